@@ -1,0 +1,110 @@
+//! AppState, start-up (data dir, database, migrations, keys) and serving
+//! with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use tokio::net::TcpListener;
+
+use crate::auth::jwt::{self, Keys};
+use crate::auth::password::Hasher;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::events::EventBus;
+use crate::graphql::{self, AppSchema};
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub keys: Arc<Keys>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Hasher,
+    pub metrics: Arc<Metrics>,
+    pub events: EventBus,
+    pub schema: AppSchema,
+    /// Key for tamper-evident cursors, derived from the signing key.
+    pub cursor_key: Arc<[u8; 32]>,
+}
+
+impl AppState {
+    /// Open (and migrate) the database, load or create the signing key.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let metrics = Arc::new(Metrics::new());
+        let db = db::connect(&config.database_url(), config.db_pool, metrics.clone()).await?;
+        Migrator::up(&db.conn, None).await.context("running migrations")?;
+        let signing = jwt::load_or_generate(config.jwt_key.as_deref(), &config.data_dir)?;
+        let keys = Keys::new(&signing, &config.jwt_verify_keys, config.issuer(), config.jwt_ttl)?;
+        let cursor_key = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(b"orgraph-cursor-v1");
+            h.update(signing.to_bytes());
+            let out: [u8; 32] = h.finalize().into();
+            Arc::new(out)
+        };
+        let schema = graphql::build_schema(&config);
+        Ok(AppState {
+            hasher: Hasher::new(config.max_concurrent_hashes),
+            config: Arc::new(config),
+            db,
+            keys: Arc::new(keys),
+            clock,
+            metrics,
+            events: EventBus::new(4096),
+            schema,
+            cursor_key,
+        })
+    }
+
+    pub async fn build_default(config: Config) -> anyhow::Result<Self> {
+        Self::build(config, Arc::new(SystemClock)).await
+    }
+}
+
+/// Serve until SIGINT/SIGTERM, then drain in-flight requests.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(state.config.bind)
+        .await
+        .with_context(|| format!("binding {}", state.config.bind))?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        database = %state.db.backend_name(),
+        "orgraph listening; GraphiQL at {}/",
+        state.config.public_url()
+    );
+    let router = crate::http::router(state.clone());
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}

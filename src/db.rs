@@ -1,0 +1,127 @@
+//! Database connection, statement counting and write transactions.
+//!
+//! Invariants that span rows (seat limit, last admin) are enforced inside one
+//! transaction that first locks the organization row. PostgreSQL: `SELECT …
+//! FOR UPDATE`. SQLite has one writer: writing transactions start with
+//! `BEGIN IMMEDIATE`, and inside one process they also queue on an async
+//! mutex, so writers wait in line instead of spinning on SQLITE_BUSY.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{Mutex, MutexGuard};
+use uuid::Uuid;
+
+use crate::entity::organization;
+use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+pub async fn connect(url: &str, pool: u32, metrics: Arc<Metrics>) -> anyhow::Result<Db> {
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false)
+        .max_connections(if is_sqlite { pool.clamp(1, 8) } else { pool })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(30));
+    if is_sqlite {
+        opts.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    }
+    let mut conn = Database::connect(opts).await?;
+    let m = metrics.clone();
+    conn.set_metric_callback(move |info| {
+        m.db_queries.inc();
+        if info.failed {
+            m.db_query_errors.inc();
+        }
+    });
+    Ok(Db {
+        write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))),
+        conn,
+    })
+}
+
+impl Db {
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// A transaction that will write. On SQLite it holds the process-wide
+    /// write gate and starts with BEGIN IMMEDIATE.
+    pub async fn write_tx(&self) -> AppResult<WriteTx<'_>> {
+        let guard = match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        let tx = self
+            .conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.conn.ping().await.is_ok()
+    }
+}
+
+pub struct WriteTx<'a> {
+    tx: DatabaseTransaction,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> AppResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+}
+
+/// Lock the organization row for the rest of the transaction (PostgreSQL
+/// `FOR UPDATE`; on SQLite the transaction already holds the write lock).
+/// Returns the row as it is now, or NOT_FOUND.
+pub async fn lock_org(tx: &DatabaseTransaction, org_id: Uuid) -> AppResult<organization::Model> {
+    organization::Entity::find_by_id(org_id)
+        .filter(sea_orm::ColumnTrait::eq(&organization::Column::Id, org_id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+impl Db {
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend() {
+            DatabaseBackend::Postgres => "postgres",
+            DatabaseBackend::Sqlite => "sqlite",
+            _ => "other",
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Accounts: site-admin bootstrap and password sign-in.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::{audit, validate, AccountKind};
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::entity::account;
+use crate::error::{on_unique, AppError, AppResult};
+
+pub struct NewAccount {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+/// Insert an account (PERSON with an email, MANAGED without). A taken
+/// email is ALREADY_EXISTS.
+pub async fn insert<C: ConnectionTrait>(tx: &C, now: chrono::DateTime<chrono::Utc>, n: NewAccount) -> AppResult<account::Model> {
+    let kind = if n.email.is_some() { AccountKind::Person } else { AccountKind::Managed };
+    let id = Uuid::now_v7();
+    let model = account::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.as_str().to_string()),
+        email: Set(n.email),
+        first_name: Set(n.first_name),
+        last_name: Set(n.last_name),
+        password_hash: Set(n.password_hash),
+        is_site_admin: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    account::Entity::insert(model.clone())
+        .exec_without_returning(tx)
+        .await
+        .map_err(|e| {
+            on_unique(
+                e,
+                "ux_accounts_email",
+                AppError::AlreadyExists("an account with this email already exists".into()),
+            )
+        })?;
+    Ok(account::Model {
+        id,
+        kind: model.kind.unwrap(),
+        email: model.email.unwrap(),
+        first_name: model.first_name.unwrap(),
+        last_name: model.last_name.unwrap(),
+        password_hash: model.password_hash.unwrap(),
+        is_site_admin: false,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// `orgraph create-admin`: create a site admin, or promote an existing account.
+pub async fn create_admin(state: &AppState, email: &str, password: Option<&str>) -> AppResult<account::Model> {
+    let email = validate::email("email", email)?;
+    let hash = match password {
+        Some(p) => {
+            validate::password("password", p)?;
+            Some(state.hasher.hash(p).await?)
+        }
+        None => None,
+    };
+    let now = state.clock.now();
+    let tx = state.db.write_tx().await?;
+    let existing = account::Entity::find()
+        .filter(account::Column::Email.eq(email.clone()))
+        .one(&*tx)
+        .await?;
+    let acc = match existing {
+        Some(acc) => {
+            let mut am: account::ActiveModel = acc.into();
+            am.is_site_admin = Set(true);
+            if let Some(h) = hash {
+                am.password_hash = Set(Some(h));
+            }
+            am.updated_at = Set(now);
+            am.update(&*tx).await?
+        }
+        None => {
+            if hash.is_none() {
+                return Err(AppError::bad_input(&["password"], "a new admin needs a password"));
+            }
+            let acc = insert(
+                &*tx,
+                now,
+                NewAccount { email: Some(email), first_name: None, last_name: None, password_hash: hash },
+            )
+            .await?;
+            let mut am: account::ActiveModel = acc.into();
+            am.is_site_admin = Set(true);
+            am.update(&*tx).await?
+        }
+    };
+    let actor = Principal::Person { account_id: acc.id, site_admin: true };
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: None,
+            action: "account.site_admin_grant",
+            actor: &actor,
+            target_account_id: Some(acc.id),
+            data: serde_json::json!({ "via": "cli" }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(acc)
+}
+
+/// The password grant. Unknown email and wrong password are the same
+/// failure, with the same work done (a dummy hash for unknown emails).
+pub async fn password_sign_in(state: &AppState, email: &str, password: &str) -> AppResult<account::Model> {
+    let email = email.trim().to_lowercase();
+    let acc = if email.is_empty() || email.len() > validate::MAX_EMAIL {
+        None
+    } else {
+        account::Entity::find()
+            .filter(account::Column::Email.eq(email))
+            .one(&state.db.conn)
+            .await?
+    };
+    let stored = acc.as_ref().and_then(|a| a.password_hash.as_deref());
+    let ok = state.hasher.verify(password, stored).await?;
+    match acc {
+        Some(a) if ok => Ok(a),
+        _ => Err(AppError::Unauthenticated),
+    }
+}

@@ -1,0 +1,109 @@
+//! "What is this principal's standing in this organization?" — the one
+//! question every permission row of rules.md is answered from.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::{Caller, Role};
+use crate::auth::Principal;
+use crate::entity::membership;
+use crate::error::{AppError, AppResult};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Site admin; `role` is their own membership, if any.
+    SiteAdmin { role: Option<Role> },
+    Member(Role),
+    /// A service account of this organization.
+    Service,
+    None,
+}
+
+impl Standing {
+    pub fn visible(self) -> bool {
+        !matches!(self, Standing::None)
+    }
+
+    /// The caller's own role (viewerRole).
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Standing::SiteAdmin { role } => role,
+            Standing::Member(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// ADMIN rights: SA, A, S.
+    pub fn admin(self) -> bool {
+        matches!(
+            self,
+            Standing::SiteAdmin { .. } | Standing::Member(Role::Admin) | Standing::Service
+        )
+    }
+
+    /// Billing rights: SA, A, B, S.
+    pub fn billing(self) -> bool {
+        self.admin() || matches!(self, Standing::Member(Role::BillingManager))
+    }
+
+    /// Person admins only (service accounts excluded): SA, A.
+    pub fn person_admin(self) -> bool {
+        matches!(self, Standing::SiteAdmin { .. } | Standing::Member(Role::Admin))
+    }
+
+    pub fn is_site_admin(self) -> bool {
+        matches!(self, Standing::SiteAdmin { .. })
+    }
+
+    /// NOT_FOUND when invisible, FORBIDDEN when visible but `allowed` fails.
+    pub fn require(self, allowed: bool) -> AppResult<()> {
+        if !self.visible() {
+            Err(AppError::NotFound)
+        } else if !allowed {
+            Err(AppError::Forbidden("your role does not allow this"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn from_parts(principal: &Principal, org_id: Uuid, role: Option<Role>) -> Standing {
+    match principal {
+        Principal::Anonymous => Standing::None,
+        Principal::Person { site_admin: true, .. } => Standing::SiteAdmin { role },
+        Principal::Person { .. } => role.map(Standing::Member).unwrap_or(Standing::None),
+        Principal::Service { organization_id, .. } if *organization_id == org_id => Standing::Service,
+        Principal::Service { .. } => Standing::None,
+    }
+}
+
+/// Standing for reads, through the per-request membership loader.
+pub async fn standing(c: &Caller, org_id: Uuid) -> AppResult<Standing> {
+    let role = match c.principal.account_id() {
+        Some(acc) => match c.loaders.viewer_role(org_id) {
+            Some(known) => known,
+            None => {
+                let r = c.loaders.membership(org_id, acc).await?.map(|m| Role::from_db(&m.role));
+                c.loaders.set_viewer_role(org_id, r);
+                r
+            }
+        },
+        None => None,
+    };
+    Ok(from_parts(&c.principal, org_id, role))
+}
+
+/// Standing read inside a write transaction (after the organization row is
+/// locked), so a concurrent demotion is seen.
+pub async fn standing_in<C: ConnectionTrait>(tx: &C, principal: &Principal, org_id: Uuid) -> AppResult<Standing> {
+    let role = match principal.account_id() {
+        Some(acc) => membership::Entity::find()
+            .filter(membership::Column::OrganizationId.eq(org_id))
+            .filter(membership::Column::AccountId.eq(acc))
+            .one(tx)
+            .await?
+            .map(|m| Role::from_db(&m.role)),
+        None => None,
+    };
+    Ok(from_parts(principal, org_id, role))
+}

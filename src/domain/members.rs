@@ -1,0 +1,253 @@
+//! Members: create users, add, change roles, remove, leave. Every rule that
+//! spans rows (last admin) is checked after the organization row is locked.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::accounts::{self, NewAccount};
+use super::authz::{standing_in, Standing};
+use super::{audit, validate, Caller, Role};
+use crate::auth::Principal;
+use crate::db::{lock_org, WriteTx};
+use crate::entity::{access_token, account, membership, seat};
+use crate::error::{on_unique, AppError, AppResult};
+
+async fn locked<'a>(c: &'a Caller, org_id: Uuid, allowed: impl Fn(Standing) -> bool) -> AppResult<(WriteTx<'a>, Standing)> {
+    let tx = c.state.db.write_tx().await?;
+    lock_org(&tx, org_id).await?;
+    let st = standing_in(&*tx, &c.principal, org_id).await?;
+    st.require(allowed(st))?;
+    Ok((tx, st))
+}
+
+pub async fn find_membership<C: ConnectionTrait>(tx: &C, org_id: Uuid, account_id: Uuid) -> AppResult<Option<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org_id))
+        .filter(membership::Column::AccountId.eq(account_id))
+        .one(tx)
+        .await?)
+}
+
+async fn insert_membership<C: ConnectionTrait>(tx: &C, org_id: Uuid, account_id: Uuid, role: Role, now: chrono::DateTime<chrono::Utc>) -> AppResult<membership::Model> {
+    let m = membership::Model {
+        id: Uuid::now_v7(),
+        organization_id: org_id,
+        account_id,
+        role: role.as_str().into(),
+        created_at: now,
+    };
+    membership::Entity::insert(membership::ActiveModel::from(m.clone()))
+        .exec_without_returning(tx)
+        .await
+        .map_err(|e| on_unique(e, "ux_memberships_org_account", AppError::AlreadyExists("the account is already a member".into())))?;
+    Ok(m)
+}
+
+pub struct CreateUser {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password: Option<String>,
+    pub role: Role,
+}
+
+pub async fn create_user(c: &Caller, org_id: Uuid, input: CreateUser) -> AppResult<(account::Model, membership::Model)> {
+    let email = validate::optional_email("email", input.email.as_deref())?;
+    let first_name = validate::optional_text("firstName", input.first_name.as_deref(), validate::MAX_NAME)?;
+    let last_name = validate::optional_text("lastName", input.last_name.as_deref(), validate::MAX_NAME)?;
+    let password_hash = match &input.password {
+        Some(p) => {
+            if email.is_none() {
+                return Err(AppError::bad_input(&["password"], "a MANAGED account (no email) cannot have a password"));
+            }
+            validate::password("password", p)?;
+            Some(c.state.hasher.hash(p).await?)
+        }
+        None => None,
+    };
+    let now = c.now();
+    let (tx, _) = locked(c, org_id, Standing::admin).await?;
+    let acc = accounts::insert(&*tx, now, NewAccount { email, first_name, last_name, password_hash }).await?;
+    let m = insert_membership(&*tx, org_id, acc.id, input.role, now).await?;
+    audit::record(&*tx, now, audit::Event {
+        organization_id: Some(org_id),
+        action: "account.create",
+        actor: &c.principal,
+        target_account_id: Some(acc.id),
+        data: json!({ "kind": acc.kind }),
+    })
+    .await?;
+    audit::record(&*tx, now, audit::Event {
+        organization_id: Some(org_id),
+        action: "member.add",
+        actor: &c.principal,
+        target_account_id: Some(acc.id),
+        data: json!({ "role": input.role.as_str() }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok((acc, m))
+}
+
+/// Site admins only: an existing account (by id or email) joins.
+pub async fn add_member(c: &Caller, org_id: Uuid, account: AccountRef, role: Role) -> AppResult<membership::Model> {
+    let now = c.now();
+    let (tx, _) = locked(c, org_id, Standing::is_site_admin).await?;
+    let acc = match account {
+        AccountRef::Id(id) => account::Entity::find_by_id(id).one(&*tx).await?,
+        AccountRef::Email(e) => account::Entity::find().filter(account::Column::Email.eq(e)).one(&*tx).await?,
+    }
+    .ok_or(AppError::NotFound)?;
+    let m = insert_membership(&*tx, org_id, acc.id, role, now).await?;
+    audit::record(&*tx, now, audit::Event {
+        organization_id: Some(org_id),
+        action: "member.add",
+        actor: &c.principal,
+        target_account_id: Some(acc.id),
+        data: json!({ "role": role.as_str() }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+pub enum AccountRef {
+    Id(Uuid),
+    Email(String),
+}
+
+async fn admin_count<C: ConnectionTrait>(tx: &C, org_id: Uuid) -> AppResult<u64> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org_id))
+        .filter(membership::Column::Role.eq(Role::Admin.as_str()))
+        .count(tx)
+        .await?)
+}
+
+pub async fn update_role(c: &Caller, org_id: Uuid, account_id: Uuid, role: Role) -> AppResult<membership::Model> {
+    let now = c.now();
+    let (tx, _) = locked(c, org_id, Standing::admin).await?;
+    let m = find_membership(&*tx, org_id, account_id).await?.ok_or(AppError::NotFound)?;
+    if c.principal.account_id() == Some(account_id) {
+        return Err(AppError::CannotChangeOwnRole);
+    }
+    let before = Role::from_db(&m.role);
+    if before == Role::Admin && role != Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
+        return Err(AppError::LastAdmin);
+    }
+    let mut am: membership::ActiveModel = m.into();
+    am.role = Set(role.as_str().into());
+    let after = am.update(&*tx).await?;
+    audit::record(&*tx, now, audit::Event {
+        organization_id: Some(org_id),
+        action: "member.role_update",
+        actor: &c.principal,
+        target_account_id: Some(account_id),
+        data: json!({ "role": { "before": before.as_str(), "after": role.as_str() } }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Delete the membership, its seat, and revoke the member's active tokens,
+/// writing one audit event per changed object. Returns whether a seat went.
+async fn drop_member<C: ConnectionTrait>(tx: &C, c: &Caller, m: &membership::Model, action: &'static str) -> AppResult<bool> {
+    let now = c.now();
+    let org_id = m.organization_id;
+    let account_id = m.account_id;
+    let seat_gone = seat::Entity::delete_many()
+        .filter(seat::Column::OrganizationId.eq(org_id))
+        .filter(seat::Column::AccountId.eq(account_id))
+        .exec(tx)
+        .await?
+        .rows_affected
+        > 0;
+    let tokens: Vec<access_token::Model> = access_token::Entity::find()
+        .filter(access_token::Column::OrganizationId.eq(org_id))
+        .filter(access_token::Column::AccountId.eq(account_id))
+        .filter(access_token::Column::RevokedAt.is_null())
+        .all(tx)
+        .await?;
+    if !tokens.is_empty() {
+        access_token::Entity::update_many()
+            .col_expr(access_token::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(access_token::Column::Id.is_in(tokens.iter().map(|t| t.id)))
+            .exec(tx)
+            .await?;
+    }
+    membership::Entity::delete_by_id(m.id).exec(tx).await?;
+    audit::record(tx, now, audit::Event {
+        organization_id: Some(org_id),
+        action,
+        actor: &c.principal,
+        target_account_id: Some(account_id),
+        data: json!({ "role": m.role }),
+    })
+    .await?;
+    if seat_gone {
+        audit::record(tx, now, audit::Event {
+            organization_id: Some(org_id),
+            action: "seat.revoke",
+            actor: &c.principal,
+            target_account_id: Some(account_id),
+            data: json!({ "reason": action }),
+        })
+        .await?;
+    }
+    for t in &tokens {
+        audit::record(tx, now, audit::Event {
+            organization_id: Some(org_id),
+            action: "token.revoke",
+            actor: &c.principal,
+            target_account_id: Some(account_id),
+            data: json!({ "token": t.id, "prefix": t.prefix, "reason": action }),
+        })
+        .await?;
+    }
+    Ok(seat_gone)
+}
+
+pub async fn remove_member(c: &Caller, org_id: Uuid, account_id: Uuid) -> AppResult<()> {
+    let (tx, _) = locked(c, org_id, Standing::admin).await?;
+    let m = find_membership(&*tx, org_id, account_id).await?.ok_or(AppError::NotFound)?;
+    if c.principal.account_id() == Some(account_id) {
+        return Err(AppError::Forbidden("admins cannot remove themselves; another admin must"));
+    }
+    if Role::from_db(&m.role) == Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
+        return Err(AppError::LastAdmin);
+    }
+    let seat_gone = drop_member(&*tx, c, &m, "member.remove").await?;
+    let used = super::organizations::seats_used(&*tx, org_id).await?;
+    let org = lock_org(&tx, org_id).await?;
+    tx.commit().await?;
+    if seat_gone {
+        c.state.events.seat_revoked(&org, account_id, used, c.now());
+    }
+    Ok(())
+}
+
+pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<crate::entity::organization::Model> {
+    let Principal::Person { account_id, .. } = c.principal else {
+        return match c.principal {
+            Principal::Anonymous => Err(AppError::Unauthenticated),
+            _ => Err(AppError::Forbidden("only people can leave an organization")),
+        };
+    };
+    let tx = c.state.db.write_tx().await?;
+    let org = lock_org(&tx, org_id).await?;
+    let m = find_membership(&*tx, org_id, account_id).await?.ok_or(AppError::NotFound)?;
+    if Role::from_db(&m.role) == Role::Admin {
+        return Err(AppError::Forbidden("admins cannot leave; hand the role to someone else first"));
+    }
+    let seat_gone = drop_member(&*tx, c, &m, "member.leave").await?;
+    let used = super::organizations::seats_used(&*tx, org_id).await?;
+    tx.commit().await?;
+    if seat_gone {
+        c.state.events.seat_revoked(&org, account_id, used, c.now());
+    }
+    Ok(org)
+}

@@ -1,0 +1,219 @@
+//! One error type for the whole server. Each variant maps to exactly one
+//! contract `ErrorCode`; `Internal` carries the cause for the log and shows
+//! the client nothing but the code (the HTTP layer adds the request id).
+
+use async_graphql::{Enum, ErrorExtensions};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "ErrorCode")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    AlreadyExists,
+    SeatLimitReached,
+    NoSeat,
+    NotAMember,
+    LastAdmin,
+    CannotChangeOwnRole,
+    InvitationExpired,
+    InvitationNotPending,
+    RateLimited,
+    QueryTooComplex,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::AlreadyExists => "ALREADY_EXISTS",
+            ErrorCode::SeatLimitReached => "SEAT_LIMIT_REACHED",
+            ErrorCode::NoSeat => "NO_SEAT",
+            ErrorCode::NotAMember => "NOT_A_MEMBER",
+            ErrorCode::LastAdmin => "LAST_ADMIN",
+            ErrorCode::CannotChangeOwnRole => "CANNOT_CHANGE_OWN_ROLE",
+            ErrorCode::InvitationExpired => "INVITATION_EXPIRED",
+            ErrorCode::InvitationNotPending => "INVITATION_NOT_PENDING",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Not `Display`/`std::error::Error` on purpose: async-graphql converts any
+/// `Display` type into an error carrying only its text, which would skip the
+/// `extensions.code` mapping below. Every path must go through `From`.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated,
+    Forbidden(&'static str),
+    NotFound,
+    BadInput {
+        message: String,
+        field: Vec<String>,
+    },
+    AlreadyExists(String),
+    SeatLimitReached,
+    NoSeat,
+    NotAMember,
+    LastAdmin,
+    CannotChangeOwnRole,
+    InvitationExpired,
+    InvitationNotPending,
+    RateLimited,
+    QueryTooComplex(String),
+    Internal(anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: &[&str], message: impl Into<String>) -> Self {
+        AppError::BadInput {
+            message: message.into(),
+            field: field.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        let e = e.into();
+        tracing::error!(error = %format!("{e:#}"), "internal error");
+        AppError::Internal(e)
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AppError::Unauthenticated => ErrorCode::Unauthenticated,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::BadInput { .. } => ErrorCode::BadUserInput,
+            AppError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            AppError::SeatLimitReached => ErrorCode::SeatLimitReached,
+            AppError::NoSeat => ErrorCode::NoSeat,
+            AppError::NotAMember => ErrorCode::NotAMember,
+            AppError::LastAdmin => ErrorCode::LastAdmin,
+            AppError::CannotChangeOwnRole => ErrorCode::CannotChangeOwnRole,
+            AppError::InvitationExpired => ErrorCode::InvitationExpired,
+            AppError::InvitationNotPending => ErrorCode::InvitationNotPending,
+            AppError::RateLimited => ErrorCode::RateLimited,
+            AppError::QueryTooComplex(_) => ErrorCode::QueryTooComplex,
+            AppError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message a client may see.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Unauthenticated => "authentication required".into(),
+            AppError::Forbidden(m) => (*m).into(),
+            AppError::NotFound => "not found".into(),
+            AppError::BadInput { message, .. } => message.clone(),
+            AppError::AlreadyExists(m) => m.clone(),
+            AppError::SeatLimitReached => "the plan's seat limit is reached".into(),
+            AppError::NoSeat => "the account holds no seat in this organization".into(),
+            AppError::NotAMember => "the account is not a member of this organization".into(),
+            AppError::LastAdmin => "an organization must keep at least one admin".into(),
+            AppError::CannotChangeOwnRole => "you cannot change your own role".into(),
+            AppError::InvitationExpired => "the invitation has expired".into(),
+            AppError::InvitationNotPending => "the invitation is not pending".into(),
+            AppError::RateLimited => "rate limit exceeded".into(),
+            AppError::QueryTooComplex(m) => m.clone(),
+            AppError::Internal(_) => "internal error".into(),
+        }
+    }
+
+    /// Field path for `UserError.field` / `extensions.field`.
+    pub fn field(&self) -> Option<Vec<String>> {
+        match self {
+            AppError::BadInput { field, .. } if !field.is_empty() => Some(field.clone()),
+            _ => None,
+        }
+    }
+
+    /// Prefix the field path (bulk items: ["accounts", "3"] + inner field).
+    pub fn in_field(self, prefix: &[String]) -> Self {
+        match self {
+            AppError::BadInput { message, field } => {
+                let mut f = prefix.to_vec();
+                f.extend(field);
+                AppError::BadInput { message, field: f }
+            }
+            other => other,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+/// Turn a named unique-constraint violation into a client error; anything
+/// else stays internal. Constraint names are those of the migration.
+pub fn on_unique(e: sea_orm::DbErr, constraint: &str, err: AppError) -> AppError {
+    let text = e.to_string();
+    let is_unique = matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    );
+    if is_unique && (text.contains(constraint) || constraint_columns_match(&text, constraint)) {
+        err
+    } else {
+        AppError::internal(e)
+    }
+}
+
+/// SQLite reports the columns ("UNIQUE constraint failed: accounts.email"),
+/// not the index name; the index names encode table and columns.
+fn constraint_columns_match(text: &str, constraint: &str) -> bool {
+    match constraint {
+        "ux_accounts_email" => text.contains("accounts.email"),
+        "ux_organizations_handle" => text.contains("organizations.handle"),
+        "ux_memberships_org_account" => text.contains("memberships.organization_id"),
+        "ux_seats_org_account" => text.contains("seats.organization_id"),
+        "ux_service_accounts_org_name" => text.contains("service_accounts.name"),
+        "ux_service_accounts_client_id" => text.contains("service_accounts.client_id"),
+        _ => false,
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        let code = e.code();
+        let field = e.field();
+        let message = match code {
+            ErrorCode::Internal => "internal error".to_string(),
+            _ => e.public_message(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code.as_str());
+            if let Some(field) = &field {
+                ext.set(
+                    "field",
+                    async_graphql::Value::List(
+                        field
+                            .iter()
+                            .map(|s| async_graphql::Value::String(s.clone()))
+                            .collect(),
+                    ),
+                );
+            }
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! Account objects. Email is visible to the account itself, site admins and
+//! members (or service accounts) of an organization it belongs to.
+
+use async_graphql::{Context, Object, Result, ID};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::ids;
+use super::member::{Membership, MembershipConnection};
+use super::pagination::{Page, PageArgs, TotalCount};
+use crate::auth::Principal;
+use crate::domain::{AccountKind, Caller};
+use crate::entity::{account, membership};
+use crate::error::AppResult;
+
+#[derive(Clone)]
+pub struct Account {
+    pub model: account::Model,
+    /// Decided by whoever built this object from what the caller may see.
+    pub email_visible: bool,
+}
+
+impl Account {
+    pub fn visible(model: account::Model) -> Self {
+        Account { model, email_visible: true }
+    }
+}
+
+/// May the caller see this account at all (and its email)?
+pub async fn can_see_account(c: &Caller, account_id: Uuid) -> AppResult<bool> {
+    match &c.principal {
+        Principal::Anonymous => Ok(false),
+        Principal::Person { site_admin: true, .. } => Ok(true),
+        Principal::Person { account_id: me, .. } if *me == account_id => Ok(true),
+        Principal::Person { account_id: me, .. } => {
+            let shared = membership::Entity::find()
+                .filter(membership::Column::AccountId.eq(account_id))
+                .filter(
+                    membership::Column::OrganizationId.in_subquery(
+                        Query::select()
+                            .column(membership::Column::OrganizationId)
+                            .from(membership::Entity)
+                            .and_where(membership::Column::AccountId.eq(*me))
+                            .to_owned(),
+                    ),
+                )
+                .one(&c.state.db.conn)
+                .await?;
+            Ok(shared.is_some())
+        }
+        Principal::Service { organization_id, .. } => {
+            Ok(c.loaders.membership(*organization_id, account_id).await?.is_some())
+        }
+    }
+}
+
+#[Object]
+impl Account {
+    pub async fn id(&self) -> ID {
+        ids::encode("Account", self.model.id)
+    }
+    async fn kind(&self) -> AccountKind {
+        AccountKind::from_db(&self.model.kind)
+    }
+    /// Null for MANAGED accounts.
+    async fn email(&self) -> Option<&str> {
+        if self.email_visible {
+            self.model.email.as_deref()
+        } else {
+            None
+        }
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.model.first_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.model.last_name.as_deref()
+    }
+    async fn is_site_admin(&self) -> bool {
+        self.model.is_site_admin
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// The account's memberships in organizations the caller can see.
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<MembershipConnection> {
+        let c = ctx.data::<Caller>()?;
+        let page = Page::parse(&PageArgs::new(first, after, last, before), "Membership", c.state.cursor_key.clone())?;
+        let mut sel = membership::Entity::find().filter(membership::Column::AccountId.eq(self.model.id));
+        match &c.principal {
+            Principal::Person { site_admin: true, .. } => {}
+            Principal::Person { account_id, .. } if *account_id == self.model.id => {}
+            Principal::Person { account_id, .. } => {
+                sel = sel.filter(
+                    membership::Column::OrganizationId.in_subquery(
+                        Query::select()
+                            .column(membership::Column::OrganizationId)
+                            .from(membership::Entity)
+                            .and_where(membership::Column::AccountId.eq(*account_id))
+                            .to_owned(),
+                    ),
+                );
+            }
+            Principal::Service { organization_id, .. } => {
+                sel = sel.filter(membership::Column::OrganizationId.eq(*organization_id));
+            }
+            Principal::Anonymous => {
+                sel = sel.filter(membership::Column::Id.is_null());
+            }
+        }
+        let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
+        let rows = page.apply(sel, membership::Column::Id).all(&c.state.db.conn).await?;
+        Ok(MembershipConnection::build(&page, rows, |m| m.id, |m| Membership::new(m, None), total))
+    }
+}

@@ -1,0 +1,145 @@
+//! Per-request dataloaders: a page of N rows costs the same few SQL
+//! statements as a page of 1. Created per request so cached rows never
+//! outlive the request or cross principals.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use parking_lot::Mutex;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::domain::Role;
+use crate::entity::{account, membership, organization, seat};
+use crate::error::{AppError, AppResult};
+
+pub struct ById<E> {
+    conn: DatabaseConnection,
+    _e: std::marker::PhantomData<fn() -> E>,
+}
+
+macro_rules! by_id_loader {
+    ($entity:ident) => {
+        impl Loader<Uuid> for ById<$entity::Entity> {
+            type Value = $entity::Model;
+            type Error = Arc<sea_orm::DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(keys.iter().copied()))
+                    .all(&self.conn)
+                    .await
+                    .map_err(Arc::new)?;
+                Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+            }
+        }
+    };
+}
+
+by_id_loader!(account);
+by_id_loader!(organization);
+
+/// Rows keyed by (organization, account): memberships and seats.
+pub struct ByOrgAccount<E> {
+    conn: DatabaseConnection,
+    _e: std::marker::PhantomData<fn() -> E>,
+}
+
+macro_rules! by_org_account_loader {
+    ($entity:ident) => {
+        impl Loader<(Uuid, Uuid)> for ByOrgAccount<$entity::Entity> {
+            type Value = $entity::Model;
+            type Error = Arc<sea_orm::DbErr>;
+
+            async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+                let orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let accs: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::OrganizationId.is_in(orgs))
+                    .filter($entity::Column::AccountId.is_in(accs))
+                    .all(&self.conn)
+                    .await
+                    .map_err(Arc::new)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| ((r.organization_id, r.account_id), r))
+                    .filter(|(k, _)| keys.contains(k))
+                    .collect())
+            }
+        }
+    };
+}
+
+by_org_account_loader!(membership);
+by_org_account_loader!(seat);
+
+fn new_loader<L: Send + Sync + 'static, K>(l: L) -> DataLoader<L, HashMapCache>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    DataLoader::with_cache(l, tokio::spawn, HashMapCache::default())
+}
+
+#[derive(Clone)]
+pub struct Loaders(Arc<Inner>);
+
+struct Inner {
+    accounts: DataLoader<ById<account::Entity>, HashMapCache>,
+    organizations: DataLoader<ById<organization::Entity>, HashMapCache>,
+    memberships: DataLoader<ByOrgAccount<membership::Entity>, HashMapCache>,
+    seats: DataLoader<ByOrgAccount<seat::Entity>, HashMapCache>,
+    /// The caller's role per organization when a query already read it.
+    viewer_roles: Mutex<HashMap<Uuid, Option<Role>>>,
+}
+
+fn db_err(e: Arc<sea_orm::DbErr>) -> AppError {
+    AppError::internal(anyhow::anyhow!("{e}"))
+}
+
+impl Loaders {
+    pub fn new(state: &AppState) -> Self {
+        let conn = state.db.conn.clone();
+        Loaders(Arc::new(Inner {
+            accounts: new_loader::<_, Uuid>(ById { conn: conn.clone(), _e: Default::default() }),
+            organizations: new_loader::<_, Uuid>(ById { conn: conn.clone(), _e: Default::default() }),
+            memberships: new_loader::<_, (Uuid, Uuid)>(ByOrgAccount { conn: conn.clone(), _e: Default::default() }),
+            seats: new_loader::<_, (Uuid, Uuid)>(ByOrgAccount { conn, _e: Default::default() }),
+            viewer_roles: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub async fn account(&self, id: Uuid) -> AppResult<Option<account::Model>> {
+        self.0.accounts.load_one(id).await.map_err(db_err)
+    }
+
+    pub async fn organization(&self, id: Uuid) -> AppResult<Option<organization::Model>> {
+        self.0.organizations.load_one(id).await.map_err(db_err)
+    }
+
+    pub async fn membership(&self, org: Uuid, account: Uuid) -> AppResult<Option<membership::Model>> {
+        self.0.memberships.load_one((org, account)).await.map_err(db_err)
+    }
+
+    pub async fn seat(&self, org: Uuid, account: Uuid) -> AppResult<Option<seat::Model>> {
+        self.0.seats.load_one((org, account)).await.map_err(db_err)
+    }
+
+    pub async fn prime_account(&self, a: account::Model) {
+        self.0.accounts.feed_one(a.id, a).await;
+    }
+
+    pub async fn prime_organization(&self, o: organization::Model) {
+        self.0.organizations.feed_one(o.id, o).await;
+    }
+
+    pub fn viewer_role(&self, org: Uuid) -> Option<Option<Role>> {
+        self.0.viewer_roles.lock().get(&org).copied()
+    }
+
+    pub fn set_viewer_role(&self, org: Uuid, role: Option<Role>) {
+        self.0.viewer_roles.lock().insert(org, role);
+    }
+}

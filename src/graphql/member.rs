@@ -1,0 +1,70 @@
+//! Membership objects and the members connection.
+
+use async_graphql::{Context, Object, Result, ID};
+use chrono::{DateTime, Utc};
+
+use super::account::Account;
+use super::ids;
+use super::organization::Organization;
+use crate::connection;
+use crate::domain::{Caller, Role};
+use crate::entity::{membership, seat};
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct Membership {
+    pub model: membership::Model,
+    /// The seat, when the query that produced this row already joined it.
+    pub seat: Option<Option<seat::Model>>,
+}
+
+impl Membership {
+    pub fn new(model: membership::Model, seat: Option<Option<seat::Model>>) -> Self {
+        Membership { model, seat }
+    }
+}
+
+connection!(MembershipConnection, MembershipEdge, Membership);
+
+#[Object]
+impl Membership {
+    pub async fn id(&self) -> ID {
+        ids::encode("Membership", self.model.id)
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let c = ctx.data::<Caller>()?;
+        let org = c
+            .loaders
+            .organization(self.model.organization_id)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("membership without organization")))?;
+        Ok(Organization(org))
+    }
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        let c = ctx.data::<Caller>()?;
+        let acc = c
+            .loaders
+            .account(self.model.account_id)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("membership without account")))?;
+        // Whoever sees a membership sees the organization it is in.
+        Ok(Account::visible(acc))
+    }
+    async fn role(&self) -> Role {
+        Role::from_db(&self.model.role)
+    }
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// Null when the member holds no seat.
+    async fn seat(&self, ctx: &Context<'_>) -> Result<Option<super::seat::Seat>> {
+        let s = match &self.seat {
+            Some(known) => known.clone(),
+            None => {
+                let c = ctx.data::<Caller>()?;
+                c.loaders.seat(self.model.organization_id, self.model.account_id).await?
+            }
+        };
+        Ok(s.map(super::seat::Seat))
+    }
+}

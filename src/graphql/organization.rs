@@ -1,0 +1,169 @@
+//! Organization objects and their plan, settings and members.
+
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, RelationTrait};
+
+use super::ids;
+use super::member::{Membership, MembershipConnection};
+use super::pagination::{Page, PageArgs, TotalCount};
+use crate::connection;
+use crate::domain::authz::standing;
+use crate::domain::{Caller, Role};
+use crate::entity::{account, membership, organization, seat};
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct Organization(pub organization::Model);
+
+connection!(OrganizationConnection, OrganizationEdge, Organization);
+
+#[derive(SimpleObject)]
+pub struct OrganizationSettings {
+    /// Members may save and share files on the service's storage.
+    pub storage_enabled: bool,
+    /// Members may use hosted notebooks.
+    pub notebooks_enabled: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct Plan {
+    pub name: String,
+    /// Seats purchased: the most seats that may be assigned at once.
+    pub seat_limit: i32,
+    pub starts_on: NaiveDate,
+    /// Null for a plan with no end. Access tokens never outlive it.
+    pub ends_on: Option<NaiveDate>,
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for ch in s.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+#[Object]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        ids::encode("Organization", self.0.id)
+    }
+    /// URL identifier: 1-39 chars of a-z, 0-9 and '-', starts with a letter, globally unique, immutable.
+    async fn handle(&self) -> &str {
+        &self.0.handle
+    }
+    /// Display name; can be changed at any time.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn link(&self) -> Option<&str> {
+        self.0.link.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn settings(&self) -> OrganizationSettings {
+        OrganizationSettings {
+            storage_enabled: self.0.storage_enabled,
+            notebooks_enabled: self.0.notebooks_enabled,
+        }
+    }
+    async fn plan(&self) -> Plan {
+        Plan {
+            name: self.0.plan_name.clone(),
+            seat_limit: self.0.seat_limit,
+            starts_on: self.0.plan_starts_on,
+            ends_on: self.0.plan_ends_on,
+        }
+    }
+    /// The caller's role here; null when the caller is not a member (site admin, service account).
+    async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
+        let c = ctx.data::<Caller>()?;
+        Ok(standing(c, self.0.id).await?.role())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        role: Option<Role>,
+        has_seat: Option<bool>,
+        search: Option<String>,
+    ) -> Result<MembershipConnection> {
+        let c = ctx.data::<Caller>()?;
+        let page = Page::parse(&PageArgs::new(first, after, last, before), "Membership", c.state.cursor_key.clone())?;
+        let mut sel = membership::Entity::find().filter(membership::Column::OrganizationId.eq(self.0.id));
+        if let Some(r) = role {
+            sel = sel.filter(membership::Column::Role.eq(r.as_str()));
+        }
+        if let Some(h) = has_seat {
+            let seated = Query::select()
+                .column(seat::Column::AccountId)
+                .from(seat::Entity)
+                .and_where(seat::Column::OrganizationId.eq(self.0.id))
+                .to_owned();
+            sel = sel.filter(if h {
+                membership::Column::AccountId.in_subquery(seated)
+            } else {
+                membership::Column::AccountId.not_in_subquery(seated)
+            });
+        }
+        if let Some(s) = search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if s.chars().count() > 254 {
+                return Err(AppError::bad_input(&["search"], "search is at most 254 characters").into());
+            }
+            let pat = escape_like(s);
+            let like = |col: account::Column| {
+                Expr::expr(Func::lower(Expr::col((account::Entity, col))))
+                    .like(LikeExpr::new(pat.clone()).escape('\\'))
+            };
+            sel = sel
+                .join(sea_orm::JoinType::InnerJoin, membership::Relation::Account.def())
+                .filter(
+                    Condition::any()
+                        .add(like(account::Column::Email))
+                        .add(like(account::Column::FirstName))
+                        .add(like(account::Column::LastName)),
+                );
+        }
+        let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
+        // One statement for the page and its seats.
+        let rows: Vec<(membership::Model, Option<seat::Model>)> = page
+            .apply(sel, membership::Column::Id)
+            .find_also_related(seat::Entity)
+            .all(&c.state.db.conn)
+            .await?;
+        Ok(MembershipConnection::build(
+            &page,
+            rows,
+            |(m, _)| m.id,
+            |(m, s)| Membership::new(m, Some(s)),
+            total,
+        ))
+    }
+
+    async fn member(&self, ctx: &Context<'_>, account: ID) -> Result<Option<Membership>> {
+        let c = ctx.data::<Caller>()?;
+        let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {
+            return Ok(None);
+        };
+        Ok(c.loaders.membership(self.0.id, account_id).await?.map(|m| Membership::new(m, None)))
+    }
+}

@@ -1,0 +1,232 @@
+//! Relay cursor connections with keyset pagination on UUIDv7 ids (which are
+//! creation-ordered). Cursors are opaque and tamper-evident: the id plus a
+//! truncated HMAC bound to the connection kind; a forged one is BAD_USER_INPUT.
+
+use std::sync::Arc;
+
+use async_graphql::SimpleObject;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures_util::future::BoxFuture;
+use hmac::{Hmac, Mac};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::auth::tokens::constant_time_eq;
+use crate::error::{AppError, AppResult};
+
+pub const MAX_PAGE: i32 = 100;
+pub const DEFAULT_PAGE: i32 = 100;
+
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub limit: u64,
+    pub backward: bool,
+    pub after: Option<Uuid>,
+    pub before: Option<Uuid>,
+    /// Newest first (audit log) instead of oldest first.
+    pub newest_first: bool,
+    kind: &'static str,
+    key: Arc<[u8; 32]>,
+}
+
+#[derive(Default, Clone, Debug)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
+        PageArgs { first, after, last, before }
+    }
+}
+
+fn tag(key: &[u8; 32], kind: &str, id: &Uuid) -> [u8; 8] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("hmac takes any key size");
+    mac.update(kind.as_bytes());
+    mac.update(id.as_bytes());
+    let full = mac.finalize().into_bytes();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&full[..8]);
+    out
+}
+
+pub fn encode_cursor(key: &[u8; 32], kind: &str, id: Uuid) -> String {
+    let mut raw = Vec::with_capacity(24);
+    raw.extend_from_slice(id.as_bytes());
+    raw.extend_from_slice(&tag(key, kind, &id));
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+pub fn decode_cursor(key: &[u8; 32], kind: &str, cursor: &str, field: &str) -> AppResult<Uuid> {
+    let bad = || AppError::bad_input(&[field], "not a valid cursor");
+    if cursor.len() > 64 {
+        return Err(bad());
+    }
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    if raw.len() != 24 {
+        return Err(bad());
+    }
+    let id = Uuid::from_slice(&raw[..16]).map_err(|_| bad())?;
+    if !constant_time_eq(&tag(key, kind, &id), &raw[16..]) {
+        return Err(bad());
+    }
+    Ok(id)
+}
+
+impl Page {
+    pub fn parse(args: &PageArgs, kind: &'static str, key: Arc<[u8; 32]>) -> AppResult<Page> {
+        let check = |v: Option<i32>, f: &str| -> AppResult<Option<i32>> {
+            match v {
+                Some(n) if !(0..=MAX_PAGE).contains(&n) => {
+                    Err(AppError::bad_input(&[f], format!("{f} must be 0 to {MAX_PAGE}")))
+                }
+                other => Ok(other),
+            }
+        };
+        let first = check(args.first, "first")?;
+        let last = check(args.last, "last")?;
+        if first.is_some() && last.is_some() {
+            return Err(AppError::bad_input(&["last"], "give first or last, not both"));
+        }
+        let after = args.after.as_deref().map(|c| decode_cursor(&key, kind, c, "after")).transpose()?;
+        let before = args.before.as_deref().map(|c| decode_cursor(&key, kind, c, "before")).transpose()?;
+        let (limit, backward) = match (first, last) {
+            (_, Some(l)) => (l, true),
+            (Some(f), None) => (f, false),
+            (None, None) => (DEFAULT_PAGE, false),
+        };
+        Ok(Page { limit: limit as u64, backward, after, before, newest_first: false, kind, key })
+    }
+
+    pub fn newest_first(mut self) -> Self {
+        self.newest_first = true;
+        self
+    }
+
+    /// Keyset filter, order and limit (one extra row tells whether there is more).
+    pub fn apply<E: EntityTrait>(&self, mut sel: Select<E>, id: E::Column) -> Select<E> {
+        // In display order, "after" means further along.
+        let (after_op_gt, asc) = (!self.newest_first, !self.newest_first ^ self.backward);
+        if let Some(a) = self.after {
+            sel = sel.filter(if after_op_gt { id.gt(a) } else { id.lt(a) });
+        }
+        if let Some(b) = self.before {
+            sel = sel.filter(if after_op_gt { id.lt(b) } else { id.gt(b) });
+        }
+        sel = if asc { sel.order_by_asc(id) } else { sel.order_by_desc(id) };
+        sel.limit(self.limit + 1)
+    }
+
+    /// Trim the extra row, restore display order, build cursors and PageInfo.
+    pub fn finish<T>(&self, mut rows: Vec<T>, id_of: impl Fn(&T) -> Uuid) -> (Vec<(String, T)>, PageInfo) {
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        if self.backward {
+            rows.reverse();
+        }
+        let edges: Vec<(String, T)> = rows
+            .into_iter()
+            .map(|r| (encode_cursor(&self.key, self.kind, id_of(&r)), r))
+            .collect();
+        let info = PageInfo {
+            has_next_page: if self.backward { self.before.is_some() } else { more },
+            has_previous_page: if self.backward { more } else { self.after.is_some() },
+            start_cursor: edges.first().map(|e| e.0.clone()),
+            end_cursor: edges.last().map(|e| e.0.clone()),
+        };
+        (edges, info)
+    }
+}
+
+/// `totalCount`, computed only when a client asks for it.
+#[derive(Clone)]
+pub struct TotalCount(Arc<dyn Fn() -> BoxFuture<'static, AppResult<i64>> + Send + Sync>);
+
+impl TotalCount {
+    pub fn of<E>(conn: DatabaseConnection, sel: Select<E>) -> Self
+    where
+        E: EntityTrait,
+        E::Model: Sync,
+    {
+        TotalCount(Arc::new(move || {
+            let conn = conn.clone();
+            let sel = sel.clone();
+            Box::pin(async move { Ok(sel.count(&conn).await? as i64) })
+        }))
+    }
+
+    pub fn known(n: i64) -> Self {
+        TotalCount(Arc::new(move || Box::pin(async move { Ok(n) })))
+    }
+
+    pub async fn get(&self) -> AppResult<i64> {
+        (self.0)().await
+    }
+}
+
+/// Declares `XConnection` / `XEdge` for a node type.
+#[macro_export]
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty) => {
+        #[derive(async_graphql::SimpleObject, Clone)]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: $crate::graphql::pagination::PageInfo,
+            pub total: $crate::graphql::pagination::TotalCount,
+        }
+
+        #[async_graphql::Object]
+        impl $conn {
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+            async fn nodes(&self) -> Vec<$node> {
+                self.edges.iter().map(|e| e.node.clone()).collect()
+            }
+            async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
+                &self.page_info
+            }
+            async fn total_count(&self) -> async_graphql::Result<i32> {
+                Ok(self.total.get().await? as i32)
+            }
+        }
+
+        impl $conn {
+            pub fn build<T>(
+                page: &$crate::graphql::pagination::Page,
+                rows: Vec<T>,
+                id_of: impl Fn(&T) -> uuid::Uuid,
+                to_node: impl Fn(T) -> $node,
+                total: $crate::graphql::pagination::TotalCount,
+            ) -> Self {
+                let (edges, page_info) = page.finish(rows, id_of);
+                $conn {
+                    edges: edges
+                        .into_iter()
+                        .map(|(cursor, r)| $edge { cursor, node: to_node(r) })
+                        .collect(),
+                    page_info,
+                    total,
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,261 @@
+//! GraphQL over HTTP and websocket.
+//!
+//! async-graphql-axum's own extractor parses a `text/plain` POST as JSON and
+//! runs mutations sent by GET — both CSRF paths — and runs batches of any
+//! size. So the transport is ours: JSON or (with a preflight header)
+//! multipart POST, queries only over GET, batches capped.
+
+use async_graphql::http::{MultipartOptions, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse, Data, Request as GqlRequest};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde_json::json;
+use tower_http::request_id::RequestId;
+
+use crate::app::AppState;
+use crate::auth::principal::authenticate;
+use crate::domain::Caller;
+use crate::error::{AppError, ErrorCode};
+use crate::metrics::RequestLabels;
+
+pub const MAX_BATCH: usize = 10;
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+fn rid(id: &Option<Extension<RequestId>>) -> String {
+    id.as_ref()
+        .and_then(|r| r.0.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_string()
+}
+
+/// A GraphQL-shaped error answer with an HTTP status.
+pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    let mut res = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
+    res
+}
+
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(|a| a.contains(GRAPHQL_RESPONSE_JSON))
+        .unwrap_or(false)
+}
+
+fn mime_essence(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+fn boundary(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.eq_ignore_ascii_case("boundary").then(|| v.trim_matches('"').to_string())
+    })
+}
+
+async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match authenticate(state, auth).await {
+        Ok(p) => Ok(Caller::new(state.clone(), p)),
+        Err(AppError::Unauthenticated) => Err(error_response(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "the bearer token is invalid or expired",
+        )),
+        Err(_) => Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error")),
+    }
+}
+
+fn op_label(req: &GqlRequest) -> String {
+    match req.operation_name.as_deref() {
+        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => n.to_string(),
+        Some(_) => "other".into(),
+        None => "anonymous".into(),
+    }
+}
+
+async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, request_id: &str, headers: &HeaderMap) -> Response {
+    let labels: Vec<String> = match &batch {
+        BatchRequest::Single(r) => vec![op_label(r)],
+        BatchRequest::Batch(rs) => rs.iter().map(op_label).collect(),
+    };
+    let mut resp = state.schema.execute_batch(batch.data(caller)).await;
+    let responses: Vec<&mut async_graphql::Response> = match &mut resp {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter_mut().collect(),
+    };
+    let mut all_request_errors = true;
+    for (i, r) in responses.into_iter().enumerate() {
+        let mut outcome = if r.errors.is_empty() { "ok" } else { "error" };
+        for e in r.errors.iter_mut() {
+            let ext = e.extensions.get_or_insert_with(Default::default);
+            let is_internal = matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
+            if is_internal {
+                outcome = "internal";
+                ext.set("requestId", request_id);
+            } else if ext.get("code").is_none() {
+                // Parse/validation errors and limit refusals from the engine.
+                let code = if e.message.contains("too complex") || e.message.contains("nested too deep") || e.message.contains("too many directives") || e.message.contains("recursion") {
+                    "QUERY_TOO_COMPLEX"
+                } else {
+                    "BAD_USER_INPUT"
+                };
+                ext.set("code", code);
+            }
+        }
+        if !(r.data == async_graphql::Value::Null && !r.errors.is_empty()) {
+            all_request_errors = false;
+        }
+        let label = labels.get(i).cloned().unwrap_or_else(|| "anonymous".into());
+        state
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels { operation: label, outcome: outcome.into() })
+            .inc();
+    }
+    let graphql_response = wants_graphql_response(headers);
+    let status = if graphql_response && all_request_errors { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
+    let ct = if graphql_response { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    (status, [(header::CONTENT_TYPE, ct)], body).into_response()
+}
+
+pub async fn post_graphql(State(state): State<AppState>, request_id: Option<Extension<RequestId>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = rid(&request_id);
+    let batch = match mime_essence(&headers).as_deref() {
+        Some("application/json") => {
+            if body.len() > MAX_JSON_BODY {
+                return error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BadUserInput, "request body over 1 MiB");
+            }
+            match serde_json::from_slice::<BatchRequest>(&body) {
+                Ok(b) => b,
+                Err(_) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "the body is not a GraphQL request"),
+            }
+        }
+        Some("multipart/form-data") => {
+            let preflight = headers.contains_key("apollo-require-preflight") || headers.contains_key("x-orgraph-csrf");
+            if !preflight {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadUserInput,
+                    "multipart requests need an Apollo-Require-Preflight or X-Orgraph-CSRF header",
+                );
+            }
+            if boundary(&headers).is_none() {
+                return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "multipart boundary missing");
+            }
+            let opts = MultipartOptions::default().max_file_size(BODY_LIMIT_FILE).max_num_files(1);
+            let reader = futures_util::io::Cursor::new(body.to_vec());
+            let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            match async_graphql::http::receive_batch_body(ct, reader, opts).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let status = if matches!(e, async_graphql::ParseRequestError::PayloadTooLarge) {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    return error_response(status, ErrorCode::BadUserInput, "malformed multipart request");
+                }
+            }
+        }
+        _ => {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::BadUserInput,
+                "send application/json (or multipart/form-data for uploads)",
+            )
+        }
+    };
+    if let BatchRequest::Batch(v) = &batch {
+        if v.len() > MAX_BATCH {
+            return error_response(StatusCode::BAD_REQUEST, ErrorCode::QueryTooComplex, "at most 10 operations in a batch");
+        }
+        if v.is_empty() {
+            return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "empty batch");
+        }
+    }
+    let caller = match caller_for(&state, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    execute(&state, caller, batch, &request_id, &headers).await
+}
+
+const BODY_LIMIT_FILE: usize = 1024 * 1024;
+
+fn operation_type(req: &GqlRequest) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(&req.query).ok()?;
+    match (&req.operation_name, doc.operations) {
+        (None, async_graphql::parser::types::DocumentOperations::Single(op)) => Some(op.node.ty),
+        (Some(name), async_graphql::parser::types::DocumentOperations::Multiple(ops)) => {
+            ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty)
+        }
+        (Some(_), async_graphql::parser::types::DocumentOperations::Single(op)) => Some(op.node.ty),
+        (None, async_graphql::parser::types::DocumentOperations::Multiple(ops)) => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+    }
+}
+
+/// GET: queries only (GraphQL-over-HTTP: a mutation over GET is 405).
+pub async fn get_graphql(State(state): State<AppState>, request_id: Option<Extension<RequestId>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let request_id = rid(&request_id);
+    let req = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
+        Ok(r) => r,
+        Err(_) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "missing or malformed query parameters"),
+    };
+    if let Some(ty) = operation_type(&req) {
+        if ty != OperationType::Query {
+            let mut res = error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::BadUserInput, "only queries may be sent with GET; use POST");
+            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return res;
+        }
+    }
+    let caller = match caller_for(&state, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    execute(&state, caller, BatchRequest::Single(req), &request_id, &headers).await
+}
+
+/// Websocket: both subprotocols; the bearer token comes in connection_init.
+pub async fn websocket(State(state): State<AppState>, protocol: GraphQLProtocol, ws: WebSocketUpgrade) -> Response {
+    ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let auth = payload
+                        .get("Authorization")
+                        .or_else(|| payload.get("authorization"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                    let principal = authenticate(&state, auth.as_deref())
+                        .await
+                        .map_err(|_| async_graphql::Error::new("unauthorized"))?;
+                    if principal.is_anonymous() {
+                        return Err(async_graphql::Error::new("unauthorized"));
+                    }
+                    let mut data = Data::default();
+                    data.insert(Caller::new(state.clone(), principal));
+                    Ok(data)
+                })
+                .serve()
+        })
+}

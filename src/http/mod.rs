@@ -1,0 +1,65 @@
+//! Routes. Every request gets an `x-request-id` (generated unless the
+//! client sent one) that is echoed back, put on the tracing span, and
+//! attached to every INTERNAL error.
+
+pub mod graphiql;
+pub mod graphql;
+pub mod oauth;
+pub mod oauth_client;
+pub mod ops;
+
+use std::time::Duration;
+
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// JSON bodies; multipart uploads get 2 MiB (checked in the handler).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+pub fn request_id_of<B>(req: &Request<B>) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .and_then(|r| r.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_string()
+}
+
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new()
+        .route("/", get(graphiql::page))
+        .route("/graphiql/assets/{*path}", get(graphiql::asset))
+        .route("/graphql", post(graphql::post_graphql).get(graphql::get_graphql))
+        .route("/graphql/ws", get(graphql::websocket))
+        .route("/oauth/token", post(oauth::token))
+        .route("/.well-known/jwks.json", get(ops::jwks))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = %request_id_of(req),
+                    )
+                })
+                .on_response(move |res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+                    metrics.request_seconds.observe(latency.as_secs_f64());
+                    tracing::debug!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

@@ -1,0 +1,21 @@
+//! orgraph: a GraphQL API server for organizations — members and roles,
+//! invitations, seats, access tokens, service accounts and usage.
+//!
+//! `http::router(state)` is what both the binary and the tests serve.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entity;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+
+pub use app::AppState;
+pub use config::Config;

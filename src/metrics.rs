@@ -1,0 +1,79 @@
+//! Prometheus metrics, one registry per running app (tests run several apps
+//! in one process and must each see their own counts).
+
+use std::sync::atomic::{AtomicI64, AtomicU64};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub operation: String,
+    pub outcome: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub db_queries: Counter<u64, AtomicU64>,
+    pub db_query_errors: Counter<u64, AtomicU64>,
+    pub requests: Family<RequestLabels, Counter<u64, AtomicU64>>,
+    pub request_seconds: Histogram,
+    pub ws_subscribers: Gauge<i64, AtomicI64>,
+    pub ws_dropped_for_lag: Counter<u64, AtomicU64>,
+    pub outbox_backlog: Gauge<i64, AtomicI64>,
+    pub mails_sent: Counter<u64, AtomicU64>,
+    pub mail_failures: Counter<u64, AtomicU64>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("orgraph");
+        let db_queries = Counter::default();
+        registry.register("db_queries", "SQL statements sent to the database", db_queries.clone());
+        let db_query_errors = Counter::default();
+        registry.register("db_query_errors", "SQL statements that failed", db_query_errors.clone());
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("graphql_requests", "GraphQL requests by operation and outcome", requests.clone());
+        let request_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register("http_request_duration_seconds", "HTTP request latency", request_seconds.clone());
+        let ws_subscribers = Gauge::default();
+        registry.register("ws_subscribers", "Active websocket subscriptions", ws_subscribers.clone());
+        let ws_dropped_for_lag = Counter::default();
+        registry.register("ws_dropped_for_lag", "Subscriptions ended because the subscriber fell behind", ws_dropped_for_lag.clone());
+        let outbox_backlog = Gauge::default();
+        registry.register("mail_outbox_backlog", "Mails waiting for delivery", outbox_backlog.clone());
+        let mails_sent = Counter::default();
+        registry.register("mails_sent", "Mails delivered", mails_sent.clone());
+        let mail_failures = Counter::default();
+        registry.register("mail_failures", "Mail delivery attempts that failed", mail_failures.clone());
+        Metrics {
+            registry,
+            db_queries,
+            db_query_errors,
+            requests,
+            request_seconds,
+            ws_subscribers,
+            ws_dropped_for_lag,
+            outbox_backlog,
+            mails_sent,
+            mail_failures,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,283 @@
+//! TestApp: the real router on a random loopback port, over a fresh
+//! database. SQLite (a file in a temp dir, WAL) by default; with
+//! `ORGRAPH_TEST_POSTGRES=postgres://user@host:port` each app gets its own
+//! randomly named PostgreSQL database, dropped afterwards.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use orgraph::clock::Clock;
+use orgraph::clock::TestClock;
+use orgraph::{AppState, Config};
+use serde_json::{json, Value};
+
+pub struct PgDatabase {
+    server: String,
+    name: String,
+}
+
+impl PgDatabase {
+    async fn create(server: &str) -> PgDatabase {
+        use sea_orm::{ConnectionTrait, Database};
+        let name = format!("orgraph_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(format!("{}/postgres", server.trim_end_matches('/')))
+            .await
+            .expect("connect to PostgreSQL (ORGRAPH_TEST_POSTGRES)");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        let _ = admin.close().await;
+        PgDatabase { server: server.trim_end_matches('/').to_string(), name }
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                use sea_orm::{ConnectionTrait, Database};
+                if let Ok(admin) = Database::connect(format!("{server}/postgres")).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn postgres_server() -> Option<String> {
+    std::env::var("ORGRAPH_TEST_POSTGRES").ok().filter(|s| !s.is_empty())
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<TestClock>,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    pub pg: Option<PgDatabase>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+    /// The first error's extensions.code, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["code"].as_str()
+    }
+    pub fn ok(&self) -> &Value {
+        assert!(self.body.get("errors").is_none() || self.body["errors"].is_null(), "unexpected errors: {}", self.body);
+        &self.body["data"]
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::defaults();
+        config.data_dir = dir.path().to_path_buf();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.max_concurrent_hashes = 8;
+        let pg = match postgres_server() {
+            Some(server) => Some(PgDatabase::create(&server).await),
+            None => None,
+        };
+        config.database_url = Some(match &pg {
+            Some(p) => p.url(),
+            None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
+        });
+        tweak(&mut config);
+        let clock = Arc::new(TestClock::default());
+        let state = AppState::build(config, clock.clone()).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = orgraph::http::router(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+            clock,
+            state,
+            dir,
+            pg,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Resp {
+        let mut req = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let body = res.json::<Value>().await.unwrap_or(Value::Null);
+        Resp { status, body }
+    }
+
+    /// Run a mutation/query and return its data, panicking on errors.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let r = self.gql(token, query, variables).await;
+        r.ok().clone()
+    }
+
+    pub async fn token_request(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(self.url("/oauth/token")).form(form).send().await.unwrap()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let res = self
+            .token_request(&[("grant_type", "password"), ("username", email), ("password", password)])
+            .await;
+        assert_eq!(res.status(), 200, "sign-in of {email} failed");
+        let v: Value = res.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A site admin through the same code path as `orgraph create-admin`.
+    pub async fn site_admin(&self, email: &str) -> (String, String) {
+        let acc = orgraph::domain::accounts::create_admin(&self.state, email, Some(PASSWORD))
+            .await
+            .expect("create admin");
+        let token = self.sign_in(email, PASSWORD).await;
+        (token, global_id("Account", acc.id))
+    }
+
+    /// Total SQL statements sent so far (from /metrics).
+    pub async fn sql_count(&self) -> u64 {
+        let text = self.http.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .find(|l| l.starts_with("orgraph_db_queries_total "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| v as u64)
+            .expect("orgraph_db_queries_total in /metrics")
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn global_id(kind: &str, id: uuid::Uuid) -> String {
+    orgraph::graphql::ids::encode(kind, id).0
+}
+
+/// A world for permission tests: one organization with a site admin, an
+/// ADMIN, a BILLING_MANAGER, a MEMBER and an outsider who belongs to another
+/// organization.
+pub struct World {
+    pub site_admin: String,
+    pub admin: String,
+    pub admin_id: String,
+    pub billing: String,
+    pub billing_id: String,
+    pub member: String,
+    pub member_id: String,
+    pub outsider: String,
+    pub outsider_id: String,
+    pub org_id: String,
+    pub handle: String,
+    pub other_org_id: String,
+}
+
+pub const CREATE_ORG: &str = "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id handle } } }";
+pub const CREATE_USER: &str = "mutation($i: CreateUserInput!) { createUser(input: $i) { account { id } membership { id role } } }";
+
+impl TestApp {
+    pub async fn create_org(&self, token: &str, handle: &str) -> String {
+        let d = self
+            .ok(Some(token), CREATE_ORG, json!({ "i": { "handle": handle, "name": format!("Org {handle}") } }))
+            .await;
+        d["createOrganization"]["organization"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Create a PERSON member with a password and sign them in.
+    pub async fn user(&self, admin_token: &str, org_id: &str, email: &str, role: &str) -> (String, String) {
+        let d = self
+            .ok(
+                Some(admin_token),
+                CREATE_USER,
+                json!({ "i": { "organization": org_id, "email": email, "password": PASSWORD, "role": role } }),
+            )
+            .await;
+        let id = d["createUser"]["account"]["id"].as_str().unwrap().to_string();
+        (self.sign_in(email, PASSWORD).await, id)
+    }
+
+    pub async fn world(&self) -> World {
+        let (site_admin, _) = self.site_admin("root@example.com").await;
+        // People are created by the site admin in scratch organizations (one
+        // each, so the outsider shares no organization with acme's people),
+        // then create their own organizations and become their admins.
+        let scratch1 = self.create_org(&site_admin, "scratch-one").await;
+        let scratch2 = self.create_org(&site_admin, "scratch-two").await;
+        let (admin, admin_id) = self.user(&site_admin, &scratch1, "admin@example.com", "MEMBER").await;
+        let (outsider, outsider_id) = self.user(&site_admin, &scratch2, "outsider@example.com", "MEMBER").await;
+        let org_id = self.create_org(&admin, "acme").await;
+        let other_org_id = self.create_org(&outsider, "other").await;
+        let (billing, billing_id) = self.user(&admin, &org_id, "billing@example.com", "BILLING_MANAGER").await;
+        let (member, member_id) = self.user(&admin, &org_id, "member@example.com", "MEMBER").await;
+        // The outsider must not share an organization with acme's people.
+        World {
+            site_admin,
+            admin,
+            admin_id,
+            billing,
+            billing_id,
+            member,
+            member_id,
+            outsider,
+            outsider_id,
+            org_id,
+            handle: "acme".into(),
+            other_org_id,
+        }
+    }
+}

@@ -38,9 +38,16 @@ impl AppState {
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let metrics = Arc::new(Metrics::new());
         let db = db::connect(&config.database_url(), config.db_pool, metrics.clone()).await?;
-        Migrator::up(&db.conn, None).await.context("running migrations")?;
+        Migrator::up(&db.conn, None)
+            .await
+            .context("running migrations")?;
         let signing = jwt::load_or_generate(config.jwt_key.as_deref(), &config.data_dir)?;
-        let keys = Keys::new(&signing, &config.jwt_verify_keys, config.issuer(), config.jwt_ttl)?;
+        let keys = Keys::new(
+            &signing,
+            &config.jwt_verify_keys,
+            config.issuer(),
+            config.jwt_ttl,
+        )?;
         let cursor_key = {
             use sha2::Digest;
             let mut h = sha2::Sha256::new();
@@ -80,9 +87,12 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         state.config.public_url()
     );
     let router = crate::http::router(state.clone());
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "orgraph", version, about = "GraphQL API server for organizations")]
+#[command(
+    name = "orgraph",
+    version,
+    about = "GraphQL API server for organizations"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -50,10 +54,20 @@ pub struct Config {
     /// Database URL: sqlite://… or postgres://…
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
-    #[arg(long, env = "ORGRAPH_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ORGRAPH_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
     /// Holds the SQLite file and the generated signing key.
-    #[arg(long, env = "ORGRAPH_DATA_DIR", default_value = "./orgraph-data", global = true)]
+    #[arg(
+        long,
+        env = "ORGRAPH_DATA_DIR",
+        default_value = "./orgraph-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Base URL used in mailed links and sign-in URLs (default http://<bind>).
     #[arg(long, env = "ORGRAPH_PUBLIC_URL", global = true)]
@@ -65,24 +79,51 @@ pub struct Config {
     #[arg(long, env = "ORGRAPH_JWT_KEY", global = true)]
     pub jwt_key: Option<PathBuf>,
     /// Extra PEM public keys accepted for verification (key rotation), comma separated.
-    #[arg(long, env = "ORGRAPH_JWT_VERIFY_KEYS", value_delimiter = ',', global = true)]
+    #[arg(
+        long,
+        env = "ORGRAPH_JWT_VERIFY_KEYS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub jwt_verify_keys: Vec<PathBuf>,
     /// Lifetime of issued JWTs, in seconds.
     #[arg(long, env = "ORGRAPH_JWT_TTL", default_value_t = 900, global = true)]
     pub jwt_ttl: i64,
-    #[arg(long, env = "ORGRAPH_ORG_CREATION", value_enum, default_value = "anyone", global = true)]
+    #[arg(
+        long,
+        env = "ORGRAPH_ORG_CREATION",
+        value_enum,
+        default_value = "anyone",
+        global = true
+    )]
     pub org_creation: OrgCreation,
-    #[arg(long, env = "ORGRAPH_DEFAULT_SEAT_LIMIT", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "ORGRAPH_DEFAULT_SEAT_LIMIT",
+        default_value_t = 5,
+        global = true
+    )]
     pub default_seat_limit: i32,
     #[arg(long, env = "ORGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
-    #[arg(long, env = "ORGRAPH_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
+    #[arg(
+        long,
+        env = "ORGRAPH_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
     pub log_format: LogFormat,
     /// Serve GraphiQL's assets from this directory instead of a CDN.
     #[arg(long, env = "ORGRAPH_GRAPHIQL_ASSETS", global = true)]
     pub graphiql_assets: Option<PathBuf>,
     /// Most concurrent argon2 hashes (each takes ~19 MiB).
-    #[arg(long, env = "ORGRAPH_MAX_CONCURRENT_HASHES", default_value_t = 4, global = true)]
+    #[arg(
+        long,
+        env = "ORGRAPH_MAX_CONCURRENT_HASHES",
+        default_value_t = 4,
+        global = true
+    )]
     pub max_concurrent_hashes: usize,
     /// Database connection pool size.
     #[arg(long, env = "ORGRAPH_DB_POOL", default_value_t = 16, global = true)]

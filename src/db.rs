@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
@@ -48,6 +48,8 @@ pub async fn connect(url: &str, pool: u32, metrics: Arc<Metrics>) -> anyhow::Res
     let m = metrics.clone();
     conn.set_metric_callback(move |info| {
         m.db_queries.inc();
+        // The SQL text only: bound values (hashes, emails) are never logged.
+        tracing::trace!(target: "orgraph::sql", sql = %info.statement.sql, elapsed_us = info.elapsed.as_micros() as u64);
         if info.failed {
             m.db_query_errors.inc();
         }

@@ -54,10 +54,7 @@ pub enum AppError {
     Unauthenticated,
     Forbidden(&'static str),
     NotFound,
-    BadInput {
-        message: String,
-        field: Vec<String>,
-    },
+    BadInput { message: String, field: Vec<String> },
     AlreadyExists(String),
     SeatLimitReached,
     NoSeat,

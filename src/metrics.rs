@@ -33,23 +33,55 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("orgraph");
         let db_queries = Counter::default();
-        registry.register("db_queries", "SQL statements sent to the database", db_queries.clone());
+        registry.register(
+            "db_queries",
+            "SQL statements sent to the database",
+            db_queries.clone(),
+        );
         let db_query_errors = Counter::default();
-        registry.register("db_query_errors", "SQL statements that failed", db_query_errors.clone());
+        registry.register(
+            "db_query_errors",
+            "SQL statements that failed",
+            db_query_errors.clone(),
+        );
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("graphql_requests", "GraphQL requests by operation and outcome", requests.clone());
+        registry.register(
+            "graphql_requests",
+            "GraphQL requests by operation and outcome",
+            requests.clone(),
+        );
         let request_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
-        registry.register("http_request_duration_seconds", "HTTP request latency", request_seconds.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            request_seconds.clone(),
+        );
         let ws_subscribers = Gauge::default();
-        registry.register("ws_subscribers", "Active websocket subscriptions", ws_subscribers.clone());
+        registry.register(
+            "ws_subscribers",
+            "Active websocket subscriptions",
+            ws_subscribers.clone(),
+        );
         let ws_dropped_for_lag = Counter::default();
-        registry.register("ws_dropped_for_lag", "Subscriptions ended because the subscriber fell behind", ws_dropped_for_lag.clone());
+        registry.register(
+            "ws_dropped_for_lag",
+            "Subscriptions ended because the subscriber fell behind",
+            ws_dropped_for_lag.clone(),
+        );
         let outbox_backlog = Gauge::default();
-        registry.register("mail_outbox_backlog", "Mails waiting for delivery", outbox_backlog.clone());
+        registry.register(
+            "mail_outbox_backlog",
+            "Mails waiting for delivery",
+            outbox_backlog.clone(),
+        );
         let mails_sent = Counter::default();
         registry.register("mails_sent", "Mails delivered", mails_sent.clone());
         let mail_failures = Counter::default();
-        registry.register("mail_failures", "Mail delivery attempts that failed", mail_failures.clone());
+        registry.register(
+            "mail_failures",
+            "Mail delivery attempts that failed",
+            mail_failures.clone(),
+        );
         Metrics {
             registry,
             db_queries,

@@ -40,10 +40,18 @@ async fn wrong_password_and_unknown_user_are_indistinguishable() {
     let app = TestApp::spawn().await;
     app.site_admin("boss@example.com").await;
     let wrong = app
-        .token_request(&[("grant_type", "password"), ("username", "boss@example.com"), ("password", "not the password")])
+        .token_request(&[
+            ("grant_type", "password"),
+            ("username", "boss@example.com"),
+            ("password", "not the password"),
+        ])
         .await;
     let unknown = app
-        .token_request(&[("grant_type", "password"), ("username", "nobody@example.com"), ("password", "not the password")])
+        .token_request(&[
+            ("grant_type", "password"),
+            ("username", "nobody@example.com"),
+            ("password", "not the password"),
+        ])
         .await;
     assert_eq!(wrong.status(), 400);
     assert_eq!(unknown.status(), 400);
@@ -58,10 +66,15 @@ async fn token_endpoint_errors_follow_rfc6749() {
     let app = TestApp::spawn().await;
     let r = app.token_request(&[("grant_type", "magic")]).await;
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "unsupported_grant_type");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
     let r = app.token_request(&[("username", "a@b.co")]).await;
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
-    let r = app.token_request(&[("grant_type", "password"), ("username", "a@b.co")]).await;
+    let r = app
+        .token_request(&[("grant_type", "password"), ("username", "a@b.co")])
+        .await;
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
 }
 
@@ -93,17 +106,29 @@ async fn bad_jwts_are_all_rejected_the_same_way() {
     // Claims changed under the original signature.
     let mut forged = claims.clone();
     forged["sub"] = json!(uuid::Uuid::now_v7().to_string());
-    assert_rejected(&app, &format!("{}.{}.{}", parts[0], b64(&forged), parts[2]), "tampered claims").await;
+    assert_rejected(
+        &app,
+        &format!("{}.{}.{}", parts[0], b64(&forged), parts[2]),
+        "tampered claims",
+    )
+    .await;
 
     // Signed by another Ed25519 key (same issuer and kid-less lookup fails).
     let other = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let keys = orgraph::auth::jwt::Keys::new(&other, &[], app.state.config.issuer(), 900).unwrap();
-    let foreign = keys.issue(uuid::Uuid::now_v7(), "person", None, app.clock.now()).unwrap();
+    let foreign = keys
+        .issue(uuid::Uuid::now_v7(), "person", None, app.clock.now())
+        .unwrap();
     assert_rejected(&app, &foreign, "other key").await;
 
     // Unknown kid injected into a header.
     let injected = json!({"alg": "EdDSA", "typ": "JWT", "kid": "../../etc/passwd"});
-    assert_rejected(&app, &format!("{}.{}.{}", b64(&injected), parts[1], parts[2]), "injected kid").await;
+    assert_rejected(
+        &app,
+        &format!("{}.{}.{}", b64(&injected), parts[1], parts[2]),
+        "injected kid",
+    )
+    .await;
 
     // Expired: move the server clock past exp (15 min) and the leeway.
     app.clock.advance(chrono::Duration::minutes(20));
@@ -116,13 +141,22 @@ async fn not_before_and_issuer_are_checked() {
     app.site_admin("boss@example.com").await;
     // A key the server accepts, but another issuer.
     let signing = orgraph::auth::jwt::load_or_generate(None, app.dir.path()).unwrap();
-    let wrong_iss = orgraph::auth::jwt::Keys::new(&signing, &[], "https://evil.example".into(), 900).unwrap();
-    let t = wrong_iss.issue(uuid::Uuid::now_v7(), "person", None, app.clock.now()).unwrap();
+    let wrong_iss =
+        orgraph::auth::jwt::Keys::new(&signing, &[], "https://evil.example".into(), 900).unwrap();
+    let t = wrong_iss
+        .issue(uuid::Uuid::now_v7(), "person", None, app.clock.now())
+        .unwrap();
     assert_rejected(&app, &t, "wrong issuer").await;
     // Right issuer, but not valid until an hour from now.
-    let right = orgraph::auth::jwt::Keys::new(&signing, &[], app.state.config.issuer(), 900).unwrap();
+    let right =
+        orgraph::auth::jwt::Keys::new(&signing, &[], app.state.config.issuer(), 900).unwrap();
     let future = right
-        .issue(uuid::Uuid::now_v7(), "person", None, app.clock.now() + chrono::Duration::hours(1))
+        .issue(
+            uuid::Uuid::now_v7(),
+            "person",
+            None,
+            app.clock.now() + chrono::Duration::hours(1),
+        )
         .unwrap();
     assert_rejected(&app, &future, "nbf in the future").await;
 }
@@ -131,9 +165,21 @@ async fn not_before_and_issuer_are_checked() {
 async fn jwks_publishes_the_signing_key() {
     let app = TestApp::spawn().await;
     let (token, _) = app.site_admin("boss@example.com").await;
-    let jwks: Value = app.http.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
-    let header: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");
@@ -147,10 +193,20 @@ async fn anonymous_callers_get_unauthenticated_for_everything_but_public_fields(
     let app = TestApp::spawn().await;
     let r = app.gql(None, VIEWER, json!({})).await;
     assert_eq!(r.code(), Some("UNAUTHENTICATED"));
-    let r = app.gql(None, "{ organizations(first: 5) { totalCount } }", json!({})).await;
+    let r = app
+        .gql(
+            None,
+            "{ organizations(first: 5) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(r.code(), Some("UNAUTHENTICATED"));
     let r = app
-        .gql(None, CREATE_ORG, json!({"i": {"handle": "anon", "name": "Anon"}}))
+        .gql(
+            None,
+            CREATE_ORG,
+            json!({"i": {"handle": "anon", "name": "Anon"}}),
+        )
         .await;
     assert_eq!(r.code(), Some("UNAUTHENTICATED"));
 }

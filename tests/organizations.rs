@@ -22,7 +22,10 @@ async fn a_new_organization_has_the_free_plan_and_its_creator_as_admin() {
     assert_eq!(o["plan"]["name"], "free");
     assert_eq!(o["plan"]["seatLimit"], 5);
     assert_eq!(o["plan"]["endsOn"], serde_json::Value::Null);
-    assert_eq!(o["plan"]["startsOn"], app.clock.now().date_naive().to_string());
+    assert_eq!(
+        o["plan"]["startsOn"],
+        app.clock.now().date_naive().to_string()
+    );
     assert_eq!(o["settings"]["storageEnabled"], true);
     assert_eq!(o["settings"]["notebooksEnabled"], true);
     // Members see it, with their role; the site admin sees it with no role.
@@ -34,7 +37,9 @@ async fn a_new_organization_has_the_free_plan_and_its_creator_as_admin() {
     // An outsider gets null, exactly like for a handle that does not exist.
     let d = app.ok(Some(&w.outsider), ORG, json!({"h": "acme"})).await;
     assert_eq!(d["organization"], serde_json::Value::Null);
-    let d = app.ok(Some(&w.outsider), ORG, json!({"h": "no-such-org"})).await;
+    let d = app
+        .ok(Some(&w.outsider), ORG, json!({"h": "no-such-org"}))
+        .await;
     assert_eq!(d["organization"], serde_json::Value::Null);
 }
 
@@ -59,7 +64,13 @@ async fn input_rules_at_and_past_their_bounds() {
         json!({ "i": i })
     };
     let ok39 = format!("a{}", "b".repeat(38));
-    let r = app.gql(Some(&t), CREATE_ORG, create(ok39.clone(), "x".into(), json!({}))).await;
+    let r = app
+        .gql(
+            Some(&t),
+            CREATE_ORG,
+            create(ok39.clone(), "x".into(), json!({})),
+        )
+        .await;
     assert!(r.code().is_none(), "{}", r.body);
     for (handle, why) in [
         (format!("a{}", "b".repeat(39)), "40 chars"),
@@ -68,19 +79,46 @@ async fn input_rules_at_and_past_their_bounds() {
         ("a_b".to_string(), "underscore"),
         ("".to_string(), "empty"),
     ] {
-        let r = app.gql(Some(&t), CREATE_ORG, create(handle, "x".into(), json!({}))).await;
+        let r = app
+            .gql(Some(&t), CREATE_ORG, create(handle, "x".into(), json!({})))
+            .await;
         assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{why}");
-        assert_eq!(r.body["errors"][0]["extensions"]["field"], json!(["handle"]), "{why}");
+        assert_eq!(
+            r.body["errors"][0]["extensions"]["field"],
+            json!(["handle"]),
+            "{why}"
+        );
     }
     let cases = [
         ("name", json!("n".repeat(100)), json!("n".repeat(101))),
-        ("description", json!("d".repeat(1000)), json!("d".repeat(1001))),
+        (
+            "description",
+            json!("d".repeat(1000)),
+            json!("d".repeat(1001)),
+        ),
         (
             "email",
-            json!(format!("{}@{}.{}.com", "a".repeat(64), "b".repeat(63), "c".repeat(120))),
-            json!(format!("{}@{}.{}.com", "a".repeat(64), "b".repeat(63), "c".repeat(121))),
+            // 254 chars exactly, DNS labels at most 63 each; then 255.
+            json!(format!(
+                "{}@{}.{}.{}.com",
+                "a".repeat(64),
+                "b".repeat(63),
+                "c".repeat(63),
+                "d".repeat(57)
+            )),
+            json!(format!(
+                "{}@{}.{}.{}.com",
+                "a".repeat(64),
+                "b".repeat(63),
+                "c".repeat(63),
+                "d".repeat(58)
+            )),
         ),
-        ("link", json!("https://example.com/a"), json!("javascript:alert(1)")),
+        (
+            "link",
+            json!("https://example.com/a"),
+            json!("javascript:alert(1)"),
+        ),
     ];
     for (n, (field, good, bad)) in cases.into_iter().enumerate() {
         let (name_good, extra_good) = if field == "name" {
@@ -88,19 +126,37 @@ async fn input_rules_at_and_past_their_bounds() {
         } else {
             ("x".to_string(), json!({ field: good }))
         };
-        let r = app.gql(Some(&t), CREATE_ORG, create(format!("good{n}"), name_good, extra_good)).await;
+        let r = app
+            .gql(
+                Some(&t),
+                CREATE_ORG,
+                create(format!("good{n}"), name_good, extra_good),
+            )
+            .await;
         assert!(r.code().is_none(), "{field} at bound: {}", r.body);
         let (name_bad, extra_bad) = if field == "name" {
             (bad.as_str().unwrap().to_string(), json!({}))
         } else {
             ("x".to_string(), json!({ field: bad }))
         };
-        let r = app.gql(Some(&t), CREATE_ORG, create(format!("bad{n}"), name_bad, extra_bad)).await;
+        let r = app
+            .gql(
+                Some(&t),
+                CREATE_ORG,
+                create(format!("bad{n}"), name_bad, extra_bad),
+            )
+            .await;
         assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{field} past bound");
         assert_eq!(r.body["errors"][0]["extensions"]["field"], json!([field]));
     }
     // Nothing half-written: the bad handles do not exist.
-    let d = app.ok(Some(&t), "{ organizations(first: 100, all: true) { totalCount } }", json!({})).await;
+    let d = app
+        .ok(
+            Some(&t),
+            "{ organizations(first: 100, all: true) { totalCount } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(d["organizations"]["totalCount"], 5);
 }
 
@@ -124,17 +180,30 @@ async fn one_of_two_concurrent_creates_of_a_handle_wins() {
         );
         let mut codes = vec![a.code().map(str::to_string), b.code().map(str::to_string)];
         codes.sort();
-        assert_eq!(codes, vec![None, Some("ALREADY_EXISTS".to_string())], "round {round}: {} / {}", a.body, b.body);
+        assert_eq!(
+            codes,
+            vec![None, Some("ALREADY_EXISTS".to_string())],
+            "round {round}: {} / {}",
+            a.body,
+            b.body
+        );
     }
 }
 
 #[tokio::test]
 async fn org_creation_can_be_restricted_to_site_admins() {
-    let app = TestApp::spawn_with(|c| c.org_creation = orgraph::config::OrgCreation::SiteAdmins).await;
+    let app =
+        TestApp::spawn_with(|c| c.org_creation = orgraph::config::OrgCreation::SiteAdmins).await;
     let (root, _) = app.site_admin("boss@example.com").await;
     let org = app.create_org(&root, "first").await;
     let (person, _) = app.user(&root, &org, "p@example.com", "ADMIN").await;
-    let r = app.gql(Some(&person), CREATE_ORG, json!({"i": {"handle": "mine", "name": "Mine"}})).await;
+    let r = app
+        .gql(
+            Some(&person),
+            CREATE_ORG,
+            json!({"i": {"handle": "mine", "name": "Mine"}}),
+        )
+        .await;
     assert_eq!(r.code(), Some("FORBIDDEN"));
 }
 
@@ -150,10 +219,16 @@ async fn updates_and_settings_follow_the_permission_table() {
         ("member", &w.member, Some("FORBIDDEN")),
         ("outsider", &w.outsider, Some("NOT_FOUND")),
     ] {
-        let r = app.gql(Some(token), UPDATE, upd(&format!("Acme by {who}"))).await;
+        let r = app
+            .gql(Some(token), UPDATE, upd(&format!("Acme by {who}")))
+            .await;
         assert_eq!(r.code(), expect, "updateOrganization as {who}: {}", r.body);
         let r = app
-            .gql(Some(token), SETTINGS, json!({"i": {"organization": w.org_id, "storageEnabled": false}}))
+            .gql(
+                Some(token),
+                SETTINGS,
+                json!({"i": {"organization": w.org_id, "storageEnabled": false}}),
+            )
             .await;
         assert_eq!(r.code(), expect, "updateOrganizationSettings as {who}");
     }
@@ -165,7 +240,12 @@ async fn updates_and_settings_follow_the_permission_table() {
     assert_eq!(d["organization"]["settings"]["storageEnabled"], false);
     assert_eq!(d["organization"]["settings"]["notebooksEnabled"], true);
     // An empty string clears an optional field.
-    app.ok(Some(&w.admin), UPDATE, json!({"i": {"organization": w.org_id, "description": ""}})).await;
+    app.ok(
+        Some(&w.admin),
+        UPDATE,
+        json!({"i": {"organization": w.org_id, "description": ""}}),
+    )
+    .await;
     let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
     assert_eq!(d["organization"]["description"], serde_json::Value::Null);
 }
@@ -186,12 +266,23 @@ async fn plan_changes_follow_the_permission_table_and_rules() {
         assert_eq!(r.code(), expect, "setPlan as {who}: {}", r.body);
     }
     let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
-    assert_eq!(d["organization"]["plan"], json!({"name": "team", "seatLimit": 20, "startsOn": "2026-01-01", "endsOn": "2026-12-31"}));
+    assert_eq!(
+        d["organization"]["plan"],
+        json!({"name": "team", "seatLimit": 20, "startsOn": "2026-01-01", "endsOn": "2026-12-31"})
+    );
 
     let bad_end = json!({"i": {"organization": w.org_id, "name": "team", "seatLimit": 20, "startsOn": "2026-02-01", "endsOn": "2026-01-01"}});
-    assert_eq!(app.gql(Some(&w.site_admin), SET_PLAN, bad_end).await.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(
+        app.gql(Some(&w.site_admin), SET_PLAN, bad_end).await.code(),
+        Some("BAD_USER_INPUT")
+    );
     let negative = json!({"i": {"organization": w.org_id, "name": "team", "seatLimit": -1, "startsOn": "2026-02-01"}});
-    assert_eq!(app.gql(Some(&w.site_admin), SET_PLAN, negative).await.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(
+        app.gql(Some(&w.site_admin), SET_PLAN, negative)
+            .await
+            .code(),
+        Some("BAD_USER_INPUT")
+    );
 
     for (who, token, expect) in [
         ("admin", &w.admin, None),
@@ -200,16 +291,34 @@ async fn plan_changes_follow_the_permission_table_and_rules() {
         ("member", &w.member, Some("FORBIDDEN")),
         ("outsider", &w.outsider, Some("NOT_FOUND")),
     ] {
-        let r = app.gql(Some(token), PURCHASE, json!({"i": {"organization": w.org_id, "quantity": 1}})).await;
+        let r = app
+            .gql(
+                Some(token),
+                PURCHASE,
+                json!({"i": {"organization": w.org_id, "quantity": 1}}),
+            )
+            .await;
         assert_eq!(r.code(), expect, "purchaseSeats as {who}");
     }
     let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
     assert_eq!(d["organization"]["plan"]["seatLimit"], 23);
     for q in [0, 10_001, -5] {
-        let r = app.gql(Some(&w.admin), PURCHASE, json!({"i": {"organization": w.org_id, "quantity": q}})).await;
+        let r = app
+            .gql(
+                Some(&w.admin),
+                PURCHASE,
+                json!({"i": {"organization": w.org_id, "quantity": q}}),
+            )
+            .await;
         assert_eq!(r.code(), Some("BAD_USER_INPUT"), "quantity {q}");
     }
-    let r = app.gql(Some(&w.admin), PURCHASE, json!({"i": {"organization": w.org_id, "quantity": 10_000}})).await;
+    let r = app
+        .gql(
+            Some(&w.admin),
+            PURCHASE,
+            json!({"i": {"organization": w.org_id, "quantity": 10_000}}),
+        )
+        .await;
     assert!(r.code().is_none());
 }
 
@@ -219,10 +328,20 @@ async fn organizations_lists_memberships_and_all_is_for_site_admins() {
     let w = app.world().await;
     let q = "query($all: Boolean) { organizations(first: 50, all: $all) { totalCount nodes { handle } } }";
     let d = app.ok(Some(&w.admin), q, json!({"all": false})).await;
-    let mut handles: Vec<String> = d["organizations"]["nodes"].as_array().unwrap().iter().map(|n| n["handle"].as_str().unwrap().to_string()).collect();
+    let mut handles: Vec<String> = d["organizations"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["handle"].as_str().unwrap().to_string())
+        .collect();
     handles.sort();
     assert_eq!(handles, vec!["acme", "scratch-one"]);
-    assert_eq!(app.gql(Some(&w.admin), q, json!({"all": true})).await.code(), Some("FORBIDDEN"));
+    assert_eq!(
+        app.gql(Some(&w.admin), q, json!({"all": true}))
+            .await
+            .code(),
+        Some("FORBIDDEN")
+    );
     let d = app.ok(Some(&w.site_admin), q, json!({"all": true})).await;
     assert_eq!(d["organizations"]["totalCount"], 4);
 }
@@ -243,5 +362,9 @@ async fn node_resolves_only_what_the_caller_may_see() {
     let n = d["nodes"].as_array().unwrap();
     assert_eq!(n[0], serde_json::Value::Null);
     assert_eq!(n[1]["__typename"], "Organization");
-    assert_eq!(n[2], serde_json::Value::Null, "an outsider cannot see acme's member");
+    assert_eq!(
+        n[2],
+        serde_json::Value::Null,
+        "an outsider cannot see acme's member"
+    );
 }

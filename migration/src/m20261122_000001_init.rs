@@ -22,13 +22,34 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("first_name")).text().null())
                 .col(ColumnDef::new(col("last_name")).text().null())
                 .col(ColumnDef::new(col("password_hash")).text().null())
-                .col(ColumnDef::new(col("is_site_admin")).boolean().not_null().default(false))
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("updated_at")).timestamp_with_time_zone().not_null())
+                .col(
+                    ColumnDef::new(col("is_site_admin"))
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("updated_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_accounts_email").table(col("accounts")).unique().col(col("email")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_accounts_email")
+                .table(col("accounts"))
+                .unique()
+                .col(col("email"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("organizations"))
@@ -39,17 +60,37 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("email")).text().null())
                 .col(ColumnDef::new(col("link")).text().null())
                 .col(ColumnDef::new(col("storage_enabled")).boolean().not_null())
-                .col(ColumnDef::new(col("notebooks_enabled")).boolean().not_null())
+                .col(
+                    ColumnDef::new(col("notebooks_enabled"))
+                        .boolean()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(col("plan_name")).text().not_null())
                 .col(ColumnDef::new(col("seat_limit")).integer().not_null())
                 .col(ColumnDef::new(col("plan_starts_on")).date().not_null())
                 .col(ColumnDef::new(col("plan_ends_on")).date().null())
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("updated_at")).timestamp_with_time_zone().not_null())
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("updated_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_organizations_handle").table(col("organizations")).unique().col(col("handle")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_organizations_handle")
+                .table(col("organizations"))
+                .unique()
+                .col(col("handle"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("memberships"))
@@ -57,31 +98,107 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("organization_id")).uuid().not_null())
                 .col(ColumnDef::new(col("account_id")).uuid().not_null())
                 .col(ColumnDef::new(col("role")).text().not_null())
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
-                .foreign_key(ForeignKey::create().name("fk_memberships_organization_id").from(col("memberships"), col("organization_id")).to(col("organizations"), col("id")).on_delete(ForeignKeyAction::Cascade))
-                .foreign_key(ForeignKey::create().name("fk_memberships_account_id").from(col("memberships"), col("account_id")).to(col("accounts"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_memberships_organization_id")
+                        .from(col("memberships"), col("organization_id"))
+                        .to(col("organizations"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_memberships_account_id")
+                        .from(col("memberships"), col("account_id"))
+                        .to(col("accounts"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_memberships_org_account").table(col("memberships")).unique().col(col("organization_id")).col(col("account_id")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_memberships_account_id").table(col("memberships")).col(col("account_id")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_memberships_organization_id_role").table(col("memberships")).col(col("organization_id")).col(col("role")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_memberships_org_account")
+                .table(col("memberships"))
+                .unique()
+                .col(col("organization_id"))
+                .col(col("account_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_memberships_account_id")
+                .table(col("memberships"))
+                .col(col("account_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_memberships_organization_id_role")
+                .table(col("memberships"))
+                .col(col("organization_id"))
+                .col(col("role"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("seats"))
                 .col(ColumnDef::new(col("id")).uuid().not_null().primary_key())
                 .col(ColumnDef::new(col("organization_id")).uuid().not_null())
                 .col(ColumnDef::new(col("account_id")).uuid().not_null())
-                .col(ColumnDef::new(col("assigned_at")).timestamp_with_time_zone().not_null())
+                .col(
+                    ColumnDef::new(col("assigned_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(col("assigned_by_account_id")).uuid().null())
-                .col(ColumnDef::new(col("assigned_by_service_account_id")).uuid().null())
-                .foreign_key(ForeignKey::create().name("fk_seats_organization_id").from(col("seats"), col("organization_id")).to(col("organizations"), col("id")).on_delete(ForeignKeyAction::Cascade))
-                .foreign_key(ForeignKey::create().name("fk_seats_account_id").from(col("seats"), col("account_id")).to(col("accounts"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .col(
+                    ColumnDef::new(col("assigned_by_service_account_id"))
+                        .uuid()
+                        .null(),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_seats_organization_id")
+                        .from(col("seats"), col("organization_id"))
+                        .to(col("organizations"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_seats_account_id")
+                        .from(col("seats"), col("account_id"))
+                        .to(col("accounts"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_seats_org_account").table(col("seats")).unique().col(col("organization_id")).col(col("account_id")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_seats_account_id").table(col("seats")).col(col("account_id")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_seats_org_account")
+                .table(col("seats"))
+                .unique()
+                .col(col("organization_id"))
+                .col(col("account_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_seats_account_id")
+                .table(col("seats"))
+                .col(col("account_id"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("access_tokens"))
@@ -92,19 +209,67 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("prefix")).text().not_null())
                 .col(ColumnDef::new(col("token_hash")).text().not_null())
                 .col(ColumnDef::new(col("scopes")).text().not_null())
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("expires_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("last_used_at")).timestamp_with_time_zone().null())
-                .col(ColumnDef::new(col("revoked_at")).timestamp_with_time_zone().null())
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("expires_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("last_used_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(col("revoked_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
                 .col(ColumnDef::new(col("issued_by_account_id")).uuid().null())
-                .col(ColumnDef::new(col("issued_by_service_account_id")).uuid().null())
-                .foreign_key(ForeignKey::create().name("fk_access_tokens_organization_id").from(col("access_tokens"), col("organization_id")).to(col("organizations"), col("id")).on_delete(ForeignKeyAction::Cascade))
-                .foreign_key(ForeignKey::create().name("fk_access_tokens_account_id").from(col("access_tokens"), col("account_id")).to(col("accounts"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .col(
+                    ColumnDef::new(col("issued_by_service_account_id"))
+                        .uuid()
+                        .null(),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_access_tokens_organization_id")
+                        .from(col("access_tokens"), col("organization_id"))
+                        .to(col("organizations"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_access_tokens_account_id")
+                        .from(col("access_tokens"), col("account_id"))
+                        .to(col("accounts"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_access_tokens_hash").table(col("access_tokens")).unique().col(col("token_hash")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_access_tokens_organization_id_account_id").table(col("access_tokens")).col(col("organization_id")).col(col("account_id")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_access_tokens_hash")
+                .table(col("access_tokens"))
+                .unique()
+                .col(col("token_hash"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_access_tokens_organization_id_account_id")
+                .table(col("access_tokens"))
+                .col(col("organization_id"))
+                .col(col("account_id"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("service_accounts"))
@@ -113,32 +278,100 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("name")).text().not_null())
                 .col(ColumnDef::new(col("client_id")).text().not_null())
                 .col(ColumnDef::new(col("secret_hash")).text().not_null())
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(col("created_by_account_id")).uuid().null())
-                .col(ColumnDef::new(col("last_used_at")).timestamp_with_time_zone().null())
-                .col(ColumnDef::new(col("secret_rotated_at")).timestamp_with_time_zone().null())
-                .foreign_key(ForeignKey::create().name("fk_service_accounts_organization_id").from(col("service_accounts"), col("organization_id")).to(col("organizations"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .col(
+                    ColumnDef::new(col("last_used_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(col("secret_rotated_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_service_accounts_organization_id")
+                        .from(col("service_accounts"), col("organization_id"))
+                        .to(col("organizations"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_service_accounts_org_name").table(col("service_accounts")).unique().col(col("organization_id")).col(col("name")).to_owned()).await?;
-        m.create_index(Index::create().name("ux_service_accounts_client_id").table(col("service_accounts")).unique().col(col("client_id")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_service_accounts_org_name")
+                .table(col("service_accounts"))
+                .unique()
+                .col(col("organization_id"))
+                .col(col("name"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_service_accounts_client_id")
+                .table(col("service_accounts"))
+                .unique()
+                .col(col("client_id"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("sign_in_tokens"))
                 .col(ColumnDef::new(col("id")).uuid().not_null().primary_key())
                 .col(ColumnDef::new(col("account_id")).uuid().not_null())
                 .col(ColumnDef::new(col("token_hash")).text().not_null())
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("expires_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("expired_at")).timestamp_with_time_zone().null())
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("expires_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("expired_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
                 .col(ColumnDef::new(col("created_by_account_id")).uuid().null())
-                .foreign_key(ForeignKey::create().name("fk_sign_in_tokens_account_id").from(col("sign_in_tokens"), col("account_id")).to(col("accounts"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_sign_in_tokens_account_id")
+                        .from(col("sign_in_tokens"), col("account_id"))
+                        .to(col("accounts"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_sign_in_tokens_hash").table(col("sign_in_tokens")).unique().col(col("token_hash")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_sign_in_tokens_account_id").table(col("sign_in_tokens")).col(col("account_id")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_sign_in_tokens_hash")
+                .table(col("sign_in_tokens"))
+                .unique()
+                .col(col("token_hash"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_sign_in_tokens_account_id")
+                .table(col("sign_in_tokens"))
+                .col(col("account_id"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("invitations"))
@@ -149,48 +382,147 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("status")).text().not_null())
                 .col(ColumnDef::new(col("token_hash")).text().not_null())
                 .col(ColumnDef::new(col("invited_by_account_id")).uuid().null())
-                .col(ColumnDef::new(col("invited_by_service_account_id")).uuid().null())
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("last_sent_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("expires_at")).timestamp_with_time_zone().not_null())
+                .col(
+                    ColumnDef::new(col("invited_by_service_account_id"))
+                        .uuid()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("last_sent_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("expires_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(col("send_count")).integer().not_null())
-                .col(ColumnDef::new(col("responded_at")).timestamp_with_time_zone().null())
+                .col(
+                    ColumnDef::new(col("responded_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
                 .col(ColumnDef::new(col("accepted_account_id")).uuid().null())
-                .foreign_key(ForeignKey::create().name("fk_invitations_organization_id").from(col("invitations"), col("organization_id")).to(col("organizations"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_invitations_organization_id")
+                        .from(col("invitations"), col("organization_id"))
+                        .to(col("organizations"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ux_invitations_hash").table(col("invitations")).unique().col(col("token_hash")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_invitations_organization_id_status").table(col("invitations")).col(col("organization_id")).col(col("status")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_invitations_organization_id_email").table(col("invitations")).col(col("organization_id")).col(col("email")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ux_invitations_hash")
+                .table(col("invitations"))
+                .unique()
+                .col(col("token_hash"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_invitations_organization_id_status")
+                .table(col("invitations"))
+                .col(col("organization_id"))
+                .col(col("status"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_invitations_organization_id_email")
+                .table(col("invitations"))
+                .col(col("organization_id"))
+                .col(col("email"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("messages"))
                 .col(ColumnDef::new(col("id")).uuid().not_null().primary_key())
                 .col(ColumnDef::new(col("organization_id")).uuid().not_null())
                 .col(ColumnDef::new(col("sender_account_id")).uuid().null())
-                .col(ColumnDef::new(col("sender_service_account_id")).uuid().null())
+                .col(
+                    ColumnDef::new(col("sender_service_account_id"))
+                        .uuid()
+                        .null(),
+                )
                 .col(ColumnDef::new(col("subject")).text().not_null())
                 .col(ColumnDef::new(col("body")).text().not_null())
-                .col(ColumnDef::new(col("sent_at")).timestamp_with_time_zone().not_null())
-                .foreign_key(ForeignKey::create().name("fk_messages_organization_id").from(col("messages"), col("organization_id")).to(col("organizations"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .col(
+                    ColumnDef::new(col("sent_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_messages_organization_id")
+                        .from(col("messages"), col("organization_id"))
+                        .to(col("organizations"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_messages_organization_id").table(col("messages")).col(col("organization_id")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_messages_organization_id")
+                .table(col("messages"))
+                .col(col("organization_id"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("message_recipients"))
                 .col(ColumnDef::new(col("message_id")).uuid().not_null())
                 .col(ColumnDef::new(col("account_id")).uuid().not_null())
-                .col(ColumnDef::new(col("read_at")).timestamp_with_time_zone().null())
-                .primary_key(Index::create().col(col("message_id")).col(col("account_id")))
-                .foreign_key(ForeignKey::create().name("fk_message_recipients_message_id").from(col("message_recipients"), col("message_id")).to(col("messages"), col("id")).on_delete(ForeignKeyAction::Cascade))
-                .foreign_key(ForeignKey::create().name("fk_message_recipients_account_id").from(col("message_recipients"), col("account_id")).to(col("accounts"), col("id")).on_delete(ForeignKeyAction::Cascade))
+                .col(
+                    ColumnDef::new(col("read_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .primary_key(
+                    Index::create()
+                        .col(col("message_id"))
+                        .col(col("account_id")),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_message_recipients_message_id")
+                        .from(col("message_recipients"), col("message_id"))
+                        .to(col("messages"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_message_recipients_account_id")
+                        .from(col("message_recipients"), col("account_id"))
+                        .to(col("accounts"), col("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_message_recipients_account_id_message_id").table(col("message_recipients")).col(col("account_id")).col(col("message_id")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_message_recipients_account_id_message_id")
+                .table(col("message_recipients"))
+                .col(col("account_id"))
+                .col(col("message_id"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("audit_events"))
@@ -198,15 +530,39 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("organization_id")).uuid().null())
                 .col(ColumnDef::new(col("action")).text().not_null())
                 .col(ColumnDef::new(col("actor_account_id")).uuid().null())
-                .col(ColumnDef::new(col("actor_service_account_id")).uuid().null())
+                .col(
+                    ColumnDef::new(col("actor_service_account_id"))
+                        .uuid()
+                        .null(),
+                )
                 .col(ColumnDef::new(col("target_account_id")).uuid().null())
                 .col(ColumnDef::new(col("data")).text().not_null())
-                .col(ColumnDef::new(col("occurred_at")).timestamp_with_time_zone().not_null())
+                .col(
+                    ColumnDef::new(col("occurred_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_audit_events_organization_id_id").table(col("audit_events")).col(col("organization_id")).col(col("id")).to_owned()).await?;
-        m.create_index(Index::create().name("ix_audit_events_organization_id_action").table(col("audit_events")).col(col("organization_id")).col(col("action")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_audit_events_organization_id_id")
+                .table(col("audit_events"))
+                .col(col("organization_id"))
+                .col(col("id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_audit_events_organization_id_action")
+                .table(col("audit_events"))
+                .col(col("organization_id"))
+                .col(col("action"))
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table(col("usage_counters"))
@@ -214,7 +570,12 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("day")).date().not_null())
                 .col(ColumnDef::new(col("metric")).text().not_null())
                 .col(ColumnDef::new(col("value")).big_integer().not_null())
-                .primary_key(Index::create().col(col("organization_id")).col(col("day")).col(col("metric")))
+                .primary_key(
+                    Index::create()
+                        .col(col("organization_id"))
+                        .col(col("day"))
+                        .col(col("metric")),
+                )
                 .to_owned(),
         )
         .await?;
@@ -227,33 +588,75 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(col("subject")).text().not_null())
                 .col(ColumnDef::new(col("body_text")).text().not_null())
                 .col(ColumnDef::new(col("body_html")).text().null())
-                .col(ColumnDef::new(col("created_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("attempts")).integer().not_null().default(0))
-                .col(ColumnDef::new(col("next_attempt_at")).timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new(col("sent_at")).timestamp_with_time_zone().null())
-                .col(ColumnDef::new(col("failed_at")).timestamp_with_time_zone().null())
+                .col(
+                    ColumnDef::new(col("created_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("attempts"))
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
+                .col(
+                    ColumnDef::new(col("next_attempt_at"))
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(col("sent_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(col("failed_at"))
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
                 .col(ColumnDef::new(col("last_error")).text().null())
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("ix_mail_outbox_sent_at_next_attempt_at").table(col("mail_outbox")).col(col("sent_at")).col(col("next_attempt_at")).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_mail_outbox_sent_at_next_attempt_at")
+                .table(col("mail_outbox"))
+                .col(col("sent_at"))
+                .col(col("next_attempt_at"))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(col("mail_outbox")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("usage_counters")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("audit_events")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("message_recipients")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("messages")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("invitations")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("sign_in_tokens")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("service_accounts")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("access_tokens")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("seats")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("memberships")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("organizations")).to_owned()).await?;
-        m.drop_table(Table::drop().table(col("accounts")).to_owned()).await?;
+        m.drop_table(Table::drop().table(col("mail_outbox")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("usage_counters")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("audit_events")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("message_recipients")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("messages")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("invitations")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("sign_in_tokens")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("service_accounts")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("access_tokens")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("seats")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("memberships")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("organizations")).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(col("accounts")).to_owned())
+            .await?;
         Ok(())
     }
 }

@@ -49,7 +49,10 @@ impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keys")
             .field("kid", &self.kid)
-            .field("verification_kids", &self.decoding.keys().collect::<Vec<_>>())
+            .field(
+                "verification_kids",
+                &self.decoding.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -69,7 +72,8 @@ fn jwk_of(public: &VerifyingKey) -> serde_json::Value {
 
 /// A verification key file holds a public key (SPKI PEM) or a private one.
 fn load_public(path: &Path) -> anyhow::Result<VerifyingKey> {
-    let pem = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let pem =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if let Ok(public) = VerifyingKey::from_public_key_pem(&pem) {
         return Ok(public);
     }
@@ -85,9 +89,14 @@ pub fn load_or_generate(configured: Option<&Path>, data_dir: &Path) -> anyhow::R
         None => data_dir.join("jwt-ed25519.pem"),
     };
     if path.exists() {
-        let pem = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        return SigningKey::from_pkcs8_pem(&pem)
-            .map_err(|_| anyhow::anyhow!("{} is not an Ed25519 private key (PKCS#8 PEM)", path.display()));
+        let pem = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return SigningKey::from_pkcs8_pem(&pem).map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not an Ed25519 private key (PKCS#8 PEM)",
+                path.display()
+            )
+        });
     }
     if configured.is_some() {
         anyhow::bail!("signing key {} does not exist", path.display());
@@ -109,13 +118,20 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
 }
 
 impl Keys {
-    pub fn new(signing: &SigningKey, extra_verify: &[PathBuf], issuer: String, ttl_seconds: i64) -> anyhow::Result<Self> {
+    pub fn new(
+        signing: &SigningKey,
+        extra_verify: &[PathBuf],
+        issuer: String,
+        ttl_seconds: i64,
+    ) -> anyhow::Result<Self> {
         let der = signing
             .to_pkcs8_der()
             .map_err(|e| anyhow::anyhow!("encoding key: {e}"))?;
@@ -127,7 +143,10 @@ impl Keys {
         for path in extra_verify {
             let p = load_public(path)?;
             let k = kid_of(&p);
-            if decoding.insert(k, DecodingKey::from_ed_der(p.as_bytes())).is_none() {
+            if decoding
+                .insert(k, DecodingKey::from_ed_der(p.as_bytes()))
+                .is_none()
+            {
                 jwks.push(jwk_of(&p));
             }
         }
@@ -155,7 +174,13 @@ impl Keys {
         self.ttl_seconds
     }
 
-    pub fn issue(&self, sub: Uuid, kind: &str, org: Option<Uuid>, now: DateTime<Utc>) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        sub: Uuid,
+        kind: &str,
+        org: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
         let iat = now.timestamp();
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -179,7 +204,11 @@ impl Keys {
         if header.alg != Algorithm::EdDSA {
             return Err(JwtError);
         }
-        let key = header.kid.as_deref().and_then(|k| self.decoding.get(k)).ok_or(JwtError)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|k| self.decoding.get(k))
+            .ok_or(JwtError)?;
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         v.set_issuer(&[&self.issuer]);

@@ -11,8 +11,14 @@ use crate::error::{AppError, AppResult};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    Person { account_id: Uuid, site_admin: bool },
-    Service { service_account_id: Uuid, organization_id: Uuid },
+    Person {
+        account_id: Uuid,
+        site_admin: bool,
+    },
+    Service {
+        service_account_id: Uuid,
+        organization_id: Uuid,
+    },
 }
 
 impl Principal {
@@ -25,13 +31,21 @@ impl Principal {
 
     pub fn service_account_id(&self) -> Option<Uuid> {
         match self {
-            Principal::Service { service_account_id, .. } => Some(*service_account_id),
+            Principal::Service {
+                service_account_id, ..
+            } => Some(*service_account_id),
             _ => None,
         }
     }
 
     pub fn is_site_admin(&self) -> bool {
-        matches!(self, Principal::Person { site_admin: true, .. })
+        matches!(
+            self,
+            Principal::Person {
+                site_admin: true,
+                ..
+            }
+        )
     }
 
     pub fn is_anonymous(&self) -> bool {

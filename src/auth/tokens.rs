@@ -91,7 +91,9 @@ mod tests {
         assert!(access_token_well_formed(&t));
         let mut bytes = t.clone().into_bytes();
         bytes[10] = if bytes[10] == b'a' { b'b' } else { b'a' };
-        assert!(!access_token_well_formed(&String::from_utf8(bytes).unwrap()));
+        assert!(!access_token_well_formed(
+            &String::from_utf8(bytes).unwrap()
+        ));
         assert!(!access_token_well_formed("orgt_short"));
         assert!(!access_token_well_formed(""));
     }

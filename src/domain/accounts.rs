@@ -18,8 +18,16 @@ pub struct NewAccount {
 
 /// Insert an account (PERSON with an email, MANAGED without). A taken
 /// email is ALREADY_EXISTS.
-pub async fn insert<C: ConnectionTrait>(tx: &C, now: chrono::DateTime<chrono::Utc>, n: NewAccount) -> AppResult<account::Model> {
-    let kind = if n.email.is_some() { AccountKind::Person } else { AccountKind::Managed };
+pub async fn insert<C: ConnectionTrait>(
+    tx: &C,
+    now: chrono::DateTime<chrono::Utc>,
+    n: NewAccount,
+) -> AppResult<account::Model> {
+    let kind = if n.email.is_some() {
+        AccountKind::Person
+    } else {
+        AccountKind::Managed
+    };
     let id = Uuid::now_v7();
     let model = account::ActiveModel {
         id: Set(id),
@@ -56,7 +64,11 @@ pub async fn insert<C: ConnectionTrait>(tx: &C, now: chrono::DateTime<chrono::Ut
 }
 
 /// `orgraph create-admin`: create a site admin, or promote an existing account.
-pub async fn create_admin(state: &AppState, email: &str, password: Option<&str>) -> AppResult<account::Model> {
+pub async fn create_admin(
+    state: &AppState,
+    email: &str,
+    password: Option<&str>,
+) -> AppResult<account::Model> {
     let email = validate::email("email", email)?;
     let hash = match password {
         Some(p) => {
@@ -83,12 +95,20 @@ pub async fn create_admin(state: &AppState, email: &str, password: Option<&str>)
         }
         None => {
             if hash.is_none() {
-                return Err(AppError::bad_input(&["password"], "a new admin needs a password"));
+                return Err(AppError::bad_input(
+                    &["password"],
+                    "a new admin needs a password",
+                ));
             }
             let acc = insert(
                 &*tx,
                 now,
-                NewAccount { email: Some(email), first_name: None, last_name: None, password_hash: hash },
+                NewAccount {
+                    email: Some(email),
+                    first_name: None,
+                    last_name: None,
+                    password_hash: hash,
+                },
             )
             .await?;
             let mut am: account::ActiveModel = acc.into();
@@ -96,7 +116,10 @@ pub async fn create_admin(state: &AppState, email: &str, password: Option<&str>)
             am.update(&*tx).await?
         }
     };
-    let actor = Principal::Person { account_id: acc.id, site_admin: true };
+    let actor = Principal::Person {
+        account_id: acc.id,
+        site_admin: true,
+    };
     audit::record(
         &*tx,
         now,
@@ -115,7 +138,11 @@ pub async fn create_admin(state: &AppState, email: &str, password: Option<&str>)
 
 /// The password grant. Unknown email and wrong password are the same
 /// failure, with the same work done (a dummy hash for unknown emails).
-pub async fn password_sign_in(state: &AppState, email: &str, password: &str) -> AppResult<account::Model> {
+pub async fn password_sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+) -> AppResult<account::Model> {
     let email = email.trim().to_lowercase();
     let acc = if email.is_empty() || email.len() > validate::MAX_EMAIL {
         None

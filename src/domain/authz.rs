@@ -12,7 +12,9 @@ use crate::error::{AppError, AppResult};
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Standing {
     /// Site admin; `role` is their own membership, if any.
-    SiteAdmin { role: Option<Role> },
+    SiteAdmin {
+        role: Option<Role>,
+    },
     Member(Role),
     /// A service account of this organization.
     Service,
@@ -48,7 +50,10 @@ impl Standing {
 
     /// Person admins only (service accounts excluded): SA, A.
     pub fn person_admin(self) -> bool {
-        matches!(self, Standing::SiteAdmin { .. } | Standing::Member(Role::Admin))
+        matches!(
+            self,
+            Standing::SiteAdmin { .. } | Standing::Member(Role::Admin)
+        )
     }
 
     pub fn is_site_admin(self) -> bool {
@@ -70,9 +75,13 @@ impl Standing {
 fn from_parts(principal: &Principal, org_id: Uuid, role: Option<Role>) -> Standing {
     match principal {
         Principal::Anonymous => Standing::None,
-        Principal::Person { site_admin: true, .. } => Standing::SiteAdmin { role },
+        Principal::Person {
+            site_admin: true, ..
+        } => Standing::SiteAdmin { role },
         Principal::Person { .. } => role.map(Standing::Member).unwrap_or(Standing::None),
-        Principal::Service { organization_id, .. } if *organization_id == org_id => Standing::Service,
+        Principal::Service {
+            organization_id, ..
+        } if *organization_id == org_id => Standing::Service,
         Principal::Service { .. } => Standing::None,
     }
 }
@@ -83,7 +92,11 @@ pub async fn standing(c: &Caller, org_id: Uuid) -> AppResult<Standing> {
         Some(acc) => match c.loaders.viewer_role(org_id) {
             Some(known) => known,
             None => {
-                let r = c.loaders.membership(org_id, acc).await?.map(|m| Role::from_db(&m.role));
+                let r = c
+                    .loaders
+                    .membership(org_id, acc)
+                    .await?
+                    .map(|m| Role::from_db(&m.role));
                 c.loaders.set_viewer_role(org_id, r);
                 r
             }
@@ -95,7 +108,11 @@ pub async fn standing(c: &Caller, org_id: Uuid) -> AppResult<Standing> {
 
 /// Standing read inside a write transaction (after the organization row is
 /// locked), so a concurrent demotion is seen.
-pub async fn standing_in<C: ConnectionTrait>(tx: &C, principal: &Principal, org_id: Uuid) -> AppResult<Standing> {
+pub async fn standing_in<C: ConnectionTrait>(
+    tx: &C,
+    principal: &Principal,
+    org_id: Uuid,
+) -> AppResult<Standing> {
     let role = match principal.account_id() {
         Some(acc) => membership::Entity::find()
             .filter(membership::Column::OrganizationId.eq(org_id))

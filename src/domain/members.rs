@@ -15,7 +15,12 @@ use crate::db::{lock_org, WriteTx};
 use crate::entity::{access_token, account, membership, seat};
 use crate::error::{on_unique, AppError, AppResult};
 
-async fn locked<'a>(c: &'a Caller, org_id: Uuid, allowed: impl Fn(Standing) -> bool) -> AppResult<(WriteTx<'a>, Standing)> {
+async fn locked<'a>(
+    c: &'a Caller,
+    org_id: Uuid,
+    allowed: impl Fn(Standing) -> bool,
+) -> AppResult<(WriteTx<'a>, Standing)> {
+    c.require_signed_in()?;
     let tx = c.state.db.write_tx().await?;
     lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
@@ -23,7 +28,11 @@ async fn locked<'a>(c: &'a Caller, org_id: Uuid, allowed: impl Fn(Standing) -> b
     Ok((tx, st))
 }
 
-pub async fn find_membership<C: ConnectionTrait>(tx: &C, org_id: Uuid, account_id: Uuid) -> AppResult<Option<membership::Model>> {
+pub async fn find_membership<C: ConnectionTrait>(
+    tx: &C,
+    org_id: Uuid,
+    account_id: Uuid,
+) -> AppResult<Option<membership::Model>> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(org_id))
         .filter(membership::Column::AccountId.eq(account_id))
@@ -31,7 +40,13 @@ pub async fn find_membership<C: ConnectionTrait>(tx: &C, org_id: Uuid, account_i
         .await?)
 }
 
-async fn insert_membership<C: ConnectionTrait>(tx: &C, org_id: Uuid, account_id: Uuid, role: Role, now: chrono::DateTime<chrono::Utc>) -> AppResult<membership::Model> {
+async fn insert_membership<C: ConnectionTrait>(
+    tx: &C,
+    org_id: Uuid,
+    account_id: Uuid,
+    role: Role,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<membership::Model> {
     let m = membership::Model {
         id: Uuid::now_v7(),
         organization_id: org_id,
@@ -42,7 +57,13 @@ async fn insert_membership<C: ConnectionTrait>(tx: &C, org_id: Uuid, account_id:
     membership::Entity::insert(membership::ActiveModel::from(m.clone()))
         .exec_without_returning(tx)
         .await
-        .map_err(|e| on_unique(e, "ux_memberships_org_account", AppError::AlreadyExists("the account is already a member".into())))?;
+        .map_err(|e| {
+            on_unique(
+                e,
+                "ux_memberships_org_account",
+                AppError::AlreadyExists("the account is already a member".into()),
+            )
+        })?;
     Ok(m)
 }
 
@@ -54,14 +75,23 @@ pub struct CreateUser {
     pub role: Role,
 }
 
-pub async fn create_user(c: &Caller, org_id: Uuid, input: CreateUser) -> AppResult<(account::Model, membership::Model)> {
+pub async fn create_user(
+    c: &Caller,
+    org_id: Uuid,
+    input: CreateUser,
+) -> AppResult<(account::Model, membership::Model)> {
     let email = validate::optional_email("email", input.email.as_deref())?;
-    let first_name = validate::optional_text("firstName", input.first_name.as_deref(), validate::MAX_NAME)?;
-    let last_name = validate::optional_text("lastName", input.last_name.as_deref(), validate::MAX_NAME)?;
+    let first_name =
+        validate::optional_text("firstName", input.first_name.as_deref(), validate::MAX_NAME)?;
+    let last_name =
+        validate::optional_text("lastName", input.last_name.as_deref(), validate::MAX_NAME)?;
     let password_hash = match &input.password {
         Some(p) => {
             if email.is_none() {
-                return Err(AppError::bad_input(&["password"], "a MANAGED account (no email) cannot have a password"));
+                return Err(AppError::bad_input(
+                    &["password"],
+                    "a MANAGED account (no email) cannot have a password",
+                ));
             }
             validate::password("password", p)?;
             Some(c.state.hasher.hash(p).await?)
@@ -70,45 +100,77 @@ pub async fn create_user(c: &Caller, org_id: Uuid, input: CreateUser) -> AppResu
     };
     let now = c.now();
     let (tx, _) = locked(c, org_id, Standing::admin).await?;
-    let acc = accounts::insert(&*tx, now, NewAccount { email, first_name, last_name, password_hash }).await?;
-    let m = insert_membership(&*tx, org_id, acc.id, input.role, now).await?;
-    audit::record(&*tx, now, audit::Event {
-        organization_id: Some(org_id),
-        action: "account.create",
-        actor: &c.principal,
-        target_account_id: Some(acc.id),
-        data: json!({ "kind": acc.kind }),
-    })
+    let acc = accounts::insert(
+        &*tx,
+        now,
+        NewAccount {
+            email,
+            first_name,
+            last_name,
+            password_hash,
+        },
+    )
     .await?;
-    audit::record(&*tx, now, audit::Event {
-        organization_id: Some(org_id),
-        action: "member.add",
-        actor: &c.principal,
-        target_account_id: Some(acc.id),
-        data: json!({ "role": input.role.as_str() }),
-    })
+    let m = insert_membership(&*tx, org_id, acc.id, input.role, now).await?;
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "account.create",
+            actor: &c.principal,
+            target_account_id: Some(acc.id),
+            data: json!({ "kind": acc.kind }),
+        },
+    )
+    .await?;
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "member.add",
+            actor: &c.principal,
+            target_account_id: Some(acc.id),
+            data: json!({ "role": input.role.as_str() }),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok((acc, m))
 }
 
 /// Site admins only: an existing account (by id or email) joins.
-pub async fn add_member(c: &Caller, org_id: Uuid, account: AccountRef, role: Role) -> AppResult<membership::Model> {
+pub async fn add_member(
+    c: &Caller,
+    org_id: Uuid,
+    account: AccountRef,
+    role: Role,
+) -> AppResult<membership::Model> {
     let now = c.now();
     let (tx, _) = locked(c, org_id, Standing::is_site_admin).await?;
     let acc = match account {
         AccountRef::Id(id) => account::Entity::find_by_id(id).one(&*tx).await?,
-        AccountRef::Email(e) => account::Entity::find().filter(account::Column::Email.eq(e)).one(&*tx).await?,
+        AccountRef::Email(e) => {
+            account::Entity::find()
+                .filter(account::Column::Email.eq(e))
+                .one(&*tx)
+                .await?
+        }
     }
     .ok_or(AppError::NotFound)?;
     let m = insert_membership(&*tx, org_id, acc.id, role, now).await?;
-    audit::record(&*tx, now, audit::Event {
-        organization_id: Some(org_id),
-        action: "member.add",
-        actor: &c.principal,
-        target_account_id: Some(acc.id),
-        data: json!({ "role": role.as_str() }),
-    })
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "member.add",
+            actor: &c.principal,
+            target_account_id: Some(acc.id),
+            data: json!({ "role": role.as_str() }),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(m)
@@ -127,10 +189,17 @@ async fn admin_count<C: ConnectionTrait>(tx: &C, org_id: Uuid) -> AppResult<u64>
         .await?)
 }
 
-pub async fn update_role(c: &Caller, org_id: Uuid, account_id: Uuid, role: Role) -> AppResult<membership::Model> {
+pub async fn update_role(
+    c: &Caller,
+    org_id: Uuid,
+    account_id: Uuid,
+    role: Role,
+) -> AppResult<membership::Model> {
     let now = c.now();
     let (tx, _) = locked(c, org_id, Standing::admin).await?;
-    let m = find_membership(&*tx, org_id, account_id).await?.ok_or(AppError::NotFound)?;
+    let m = find_membership(&*tx, org_id, account_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if c.principal.account_id() == Some(account_id) {
         return Err(AppError::CannotChangeOwnRole);
     }
@@ -141,13 +210,17 @@ pub async fn update_role(c: &Caller, org_id: Uuid, account_id: Uuid, role: Role)
     let mut am: membership::ActiveModel = m.into();
     am.role = Set(role.as_str().into());
     let after = am.update(&*tx).await?;
-    audit::record(&*tx, now, audit::Event {
-        organization_id: Some(org_id),
-        action: "member.role_update",
-        actor: &c.principal,
-        target_account_id: Some(account_id),
-        data: json!({ "role": { "before": before.as_str(), "after": role.as_str() } }),
-    })
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "member.role_update",
+            actor: &c.principal,
+            target_account_id: Some(account_id),
+            data: json!({ "role": { "before": before.as_str(), "after": role.as_str() } }),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(after)
@@ -155,7 +228,12 @@ pub async fn update_role(c: &Caller, org_id: Uuid, account_id: Uuid, role: Role)
 
 /// Delete the membership, its seat, and revoke the member's active tokens,
 /// writing one audit event per changed object. Returns whether a seat went.
-async fn drop_member<C: ConnectionTrait>(tx: &C, c: &Caller, m: &membership::Model, action: &'static str) -> AppResult<bool> {
+async fn drop_member<C: ConnectionTrait>(
+    tx: &C,
+    c: &Caller,
+    m: &membership::Model,
+    action: &'static str,
+) -> AppResult<bool> {
     let now = c.now();
     let org_id = m.organization_id;
     let account_id = m.account_id;
@@ -174,38 +252,53 @@ async fn drop_member<C: ConnectionTrait>(tx: &C, c: &Caller, m: &membership::Mod
         .await?;
     if !tokens.is_empty() {
         access_token::Entity::update_many()
-            .col_expr(access_token::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(
+                access_token::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
             .filter(access_token::Column::Id.is_in(tokens.iter().map(|t| t.id)))
             .exec(tx)
             .await?;
     }
     membership::Entity::delete_by_id(m.id).exec(tx).await?;
-    audit::record(tx, now, audit::Event {
-        organization_id: Some(org_id),
-        action,
-        actor: &c.principal,
-        target_account_id: Some(account_id),
-        data: json!({ "role": m.role }),
-    })
-    .await?;
-    if seat_gone {
-        audit::record(tx, now, audit::Event {
+    audit::record(
+        tx,
+        now,
+        audit::Event {
             organization_id: Some(org_id),
-            action: "seat.revoke",
+            action,
             actor: &c.principal,
             target_account_id: Some(account_id),
-            data: json!({ "reason": action }),
-        })
+            data: json!({ "role": m.role }),
+        },
+    )
+    .await?;
+    if seat_gone {
+        audit::record(
+            tx,
+            now,
+            audit::Event {
+                organization_id: Some(org_id),
+                action: "seat.revoke",
+                actor: &c.principal,
+                target_account_id: Some(account_id),
+                data: json!({ "reason": action }),
+            },
+        )
         .await?;
     }
     for t in &tokens {
-        audit::record(tx, now, audit::Event {
-            organization_id: Some(org_id),
-            action: "token.revoke",
-            actor: &c.principal,
-            target_account_id: Some(account_id),
-            data: json!({ "token": t.id, "prefix": t.prefix, "reason": action }),
-        })
+        audit::record(
+            tx,
+            now,
+            audit::Event {
+                organization_id: Some(org_id),
+                action: "token.revoke",
+                actor: &c.principal,
+                target_account_id: Some(account_id),
+                data: json!({ "token": t.id, "prefix": t.prefix, "reason": action }),
+            },
+        )
         .await?;
     }
     Ok(seat_gone)
@@ -213,9 +306,13 @@ async fn drop_member<C: ConnectionTrait>(tx: &C, c: &Caller, m: &membership::Mod
 
 pub async fn remove_member(c: &Caller, org_id: Uuid, account_id: Uuid) -> AppResult<()> {
     let (tx, _) = locked(c, org_id, Standing::admin).await?;
-    let m = find_membership(&*tx, org_id, account_id).await?.ok_or(AppError::NotFound)?;
+    let m = find_membership(&*tx, org_id, account_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if c.principal.account_id() == Some(account_id) {
-        return Err(AppError::Forbidden("admins cannot remove themselves; another admin must"));
+        return Err(AppError::Forbidden(
+            "admins cannot remove themselves; another admin must",
+        ));
     }
     if Role::from_db(&m.role) == Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
         return Err(AppError::LastAdmin);
@@ -239,9 +336,13 @@ pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<crate::entity::organiz
     };
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
-    let m = find_membership(&*tx, org_id, account_id).await?.ok_or(AppError::NotFound)?;
+    let m = find_membership(&*tx, org_id, account_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if Role::from_db(&m.role) == Role::Admin {
-        return Err(AppError::Forbidden("admins cannot leave; hand the role to someone else first"));
+        return Err(AppError::Forbidden(
+            "admins cannot leave; hand the role to someone else first",
+        ));
     }
     let seat_gone = drop_member(&*tx, c, &m, "member.leave").await?;
     let used = super::organizations::seats_used(&*tx, org_id).await?;

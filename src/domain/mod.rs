@@ -88,6 +88,15 @@ impl Caller {
         }
     }
 
+    /// Anonymous callers may only use the invitation and OAuth entry points.
+    pub fn require_signed_in(&self) -> crate::error::AppResult<()> {
+        if self.principal.is_anonymous() {
+            Err(crate::error::AppError::Unauthenticated)
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.state.clock.now()
     }

@@ -27,18 +27,29 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
     let account_id = match &c.principal {
         Principal::Anonymous => return Err(AppError::Unauthenticated),
         Principal::Service { .. } => {
-            return Err(AppError::Forbidden("service accounts cannot create organizations"))
+            return Err(AppError::Forbidden(
+                "service accounts cannot create organizations",
+            ))
         }
-        Principal::Person { account_id, site_admin } => {
+        Principal::Person {
+            account_id,
+            site_admin,
+        } => {
             if c.state.config.org_creation == OrgCreation::SiteAdmins && !site_admin {
-                return Err(AppError::Forbidden("only site admins may create organizations"));
+                return Err(AppError::Forbidden(
+                    "only site admins may create organizations",
+                ));
             }
             *account_id
         }
     };
     let handle = validate::handle("handle", &input.handle)?;
     let name = validate::required_name("name", &input.name)?;
-    let description = validate::optional_text("description", input.description.as_deref(), validate::MAX_DESCRIPTION)?;
+    let description = validate::optional_text(
+        "description",
+        input.description.as_deref(),
+        validate::MAX_DESCRIPTION,
+    )?;
     let email = validate::optional_email("email", input.email.as_deref())?;
     let link = validate::optional_link("link", input.link.as_deref())?;
 
@@ -79,21 +90,29 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
     })
     .exec_without_returning(&*tx)
     .await?;
-    audit::record(&*tx, now, audit::Event {
-        organization_id: Some(org.id),
-        action: "organization.create",
-        actor: &c.principal,
-        target_account_id: None,
-        data: json!({ "handle": org.handle, "name": org.name }),
-    })
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org.id),
+            action: "organization.create",
+            actor: &c.principal,
+            target_account_id: None,
+            data: json!({ "handle": org.handle, "name": org.name }),
+        },
+    )
     .await?;
-    audit::record(&*tx, now, audit::Event {
-        organization_id: Some(org.id),
-        action: "member.add",
-        actor: &c.principal,
-        target_account_id: Some(account_id),
-        data: json!({ "role": "ADMIN" }),
-    })
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org.id),
+            action: "member.add",
+            actor: &c.principal,
+            target_account_id: Some(account_id),
+            data: json!({ "role": "ADMIN" }),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(org)
@@ -105,6 +124,7 @@ async fn locked<'a>(
     org_id: Uuid,
     allowed: impl Fn(Standing) -> bool,
 ) -> AppResult<(crate::db::WriteTx<'a>, organization::Model, Standing)> {
+    c.require_signed_in()?;
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
@@ -119,16 +139,32 @@ pub struct UpdateOrganization {
     pub link: Option<String>,
 }
 
-pub async fn update(c: &Caller, org_id: Uuid, input: UpdateOrganization) -> AppResult<organization::Model> {
+pub async fn update(
+    c: &Caller,
+    org_id: Uuid,
+    input: UpdateOrganization,
+) -> AppResult<organization::Model> {
     // Validate before taking the lock; an empty string clears an optional field.
-    let name = input.name.as_deref().map(|n| validate::required_name("name", n)).transpose()?;
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| validate::required_name("name", n))
+        .transpose()?;
     let description = input
         .description
         .as_deref()
         .map(|d| validate::optional_text("description", Some(d), validate::MAX_DESCRIPTION))
         .transpose()?;
-    let email = input.email.as_deref().map(|e| validate::optional_email("email", Some(e))).transpose()?;
-    let link = input.link.as_deref().map(|l| validate::optional_link("link", Some(l))).transpose()?;
+    let email = input
+        .email
+        .as_deref()
+        .map(|e| validate::optional_email("email", Some(e)))
+        .transpose()?;
+    let link = input
+        .link
+        .as_deref()
+        .map(|l| validate::optional_link("link", Some(l)))
+        .transpose()?;
 
     let (tx, org, _) = locked(c, org_id, Standing::admin).await?;
     let before = org.clone();
@@ -147,24 +183,37 @@ pub async fn update(c: &Caller, org_id: Uuid, input: UpdateOrganization) -> AppR
     }
     am.updated_at = Set(c.now());
     let after = am.update(&*tx).await?;
-    audit::record(&*tx, c.now(), audit::Event {
-        organization_id: Some(org_id),
-        action: "organization.update",
-        actor: &c.principal,
-        target_account_id: None,
-        data: audit::diff(&[
-            ("name", json!(before.name), json!(after.name)),
-            ("description", json!(before.description), json!(after.description)),
-            ("email", json!(before.email), json!(after.email)),
-            ("link", json!(before.link), json!(after.link)),
-        ]),
-    })
+    audit::record(
+        &*tx,
+        c.now(),
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "organization.update",
+            actor: &c.principal,
+            target_account_id: None,
+            data: audit::diff(&[
+                ("name", json!(before.name), json!(after.name)),
+                (
+                    "description",
+                    json!(before.description),
+                    json!(after.description),
+                ),
+                ("email", json!(before.email), json!(after.email)),
+                ("link", json!(before.link), json!(after.link)),
+            ]),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(after)
 }
 
-pub async fn update_settings(c: &Caller, org_id: Uuid, storage: Option<bool>, notebooks: Option<bool>) -> AppResult<organization::Model> {
+pub async fn update_settings(
+    c: &Caller,
+    org_id: Uuid,
+    storage: Option<bool>,
+    notebooks: Option<bool>,
+) -> AppResult<organization::Model> {
     let (tx, org, _) = locked(c, org_id, Standing::admin).await?;
     let before = org.clone();
     let mut am: organization::ActiveModel = org.into();
@@ -176,16 +225,28 @@ pub async fn update_settings(c: &Caller, org_id: Uuid, storage: Option<bool>, no
     }
     am.updated_at = Set(c.now());
     let after = am.update(&*tx).await?;
-    audit::record(&*tx, c.now(), audit::Event {
-        organization_id: Some(org_id),
-        action: "organization.settings_update",
-        actor: &c.principal,
-        target_account_id: None,
-        data: audit::diff(&[
-            ("storageEnabled", json!(before.storage_enabled), json!(after.storage_enabled)),
-            ("notebooksEnabled", json!(before.notebooks_enabled), json!(after.notebooks_enabled)),
-        ]),
-    })
+    audit::record(
+        &*tx,
+        c.now(),
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "organization.settings_update",
+            actor: &c.principal,
+            target_account_id: None,
+            data: audit::diff(&[
+                (
+                    "storageEnabled",
+                    json!(before.storage_enabled),
+                    json!(after.storage_enabled),
+                ),
+                (
+                    "notebooksEnabled",
+                    json!(before.notebooks_enabled),
+                    json!(after.notebooks_enabled),
+                ),
+            ]),
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(after)
@@ -208,11 +269,17 @@ pub async fn seats_used<C: sea_orm::ConnectionTrait>(tx: &C, org_id: Uuid) -> Ap
 pub async fn set_plan(c: &Caller, org_id: Uuid, input: SetPlan) -> AppResult<organization::Model> {
     let name = validate::required_name("name", &input.name)?;
     if !(0..=MAX_SEAT_LIMIT).contains(&input.seat_limit) {
-        return Err(AppError::bad_input(&["seatLimit"], format!("seatLimit must be 0 to {MAX_SEAT_LIMIT}")));
+        return Err(AppError::bad_input(
+            &["seatLimit"],
+            format!("seatLimit must be 0 to {MAX_SEAT_LIMIT}"),
+        ));
     }
     if let Some(end) = input.ends_on {
         if end < input.starts_on {
-            return Err(AppError::bad_input(&["endsOn"], "endsOn must not be before startsOn"));
+            return Err(AppError::bad_input(
+                &["endsOn"],
+                "endsOn must not be before startsOn",
+            ));
         }
     }
     let (tx, org, _) = locked(c, org_id, Standing::is_site_admin).await?;
@@ -228,32 +295,58 @@ pub async fn set_plan(c: &Caller, org_id: Uuid, input: SetPlan) -> AppResult<org
     am.plan_ends_on = Set(input.ends_on);
     am.updated_at = Set(c.now());
     let after = am.update(&*tx).await?;
-    audit::record(&*tx, c.now(), audit::Event {
-        organization_id: Some(org_id),
-        action: "plan.set",
-        actor: &c.principal,
-        target_account_id: None,
-        data: audit::diff(&[
-            ("name", json!(before.plan_name), json!(after.plan_name)),
-            ("seatLimit", json!(before.seat_limit), json!(after.seat_limit)),
-            ("startsOn", json!(before.plan_starts_on), json!(after.plan_starts_on)),
-            ("endsOn", json!(before.plan_ends_on), json!(after.plan_ends_on)),
-        ]),
-    })
+    audit::record(
+        &*tx,
+        c.now(),
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "plan.set",
+            actor: &c.principal,
+            target_account_id: None,
+            data: audit::diff(&[
+                ("name", json!(before.plan_name), json!(after.plan_name)),
+                (
+                    "seatLimit",
+                    json!(before.seat_limit),
+                    json!(after.seat_limit),
+                ),
+                (
+                    "startsOn",
+                    json!(before.plan_starts_on),
+                    json!(after.plan_starts_on),
+                ),
+                (
+                    "endsOn",
+                    json!(before.plan_ends_on),
+                    json!(after.plan_ends_on),
+                ),
+            ]),
+        },
+    )
     .await?;
     tx.commit().await?;
     c.state.events.limit_changed(&after, used, c.now());
     Ok(after)
 }
 
-pub async fn purchase_seats(c: &Caller, org_id: Uuid, quantity: i32) -> AppResult<organization::Model> {
+pub async fn purchase_seats(
+    c: &Caller,
+    org_id: Uuid,
+    quantity: i32,
+) -> AppResult<organization::Model> {
     if !(1..=10_000).contains(&quantity) {
-        return Err(AppError::bad_input(&["quantity"], "quantity must be 1 to 10,000"));
+        return Err(AppError::bad_input(
+            &["quantity"],
+            "quantity must be 1 to 10,000",
+        ));
     }
     let (tx, org, _) = locked(c, org_id, Standing::billing).await?;
     let new_limit = org.seat_limit.saturating_add(quantity);
     if new_limit > MAX_SEAT_LIMIT {
-        return Err(AppError::bad_input(&["quantity"], format!("the seat limit cannot exceed {MAX_SEAT_LIMIT}")));
+        return Err(AppError::bad_input(
+            &["quantity"],
+            format!("the seat limit cannot exceed {MAX_SEAT_LIMIT}"),
+        ));
     }
     let before = org.seat_limit;
     let mut am: organization::ActiveModel = org.into();

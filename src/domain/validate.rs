@@ -37,7 +37,10 @@ pub fn service_account_name(field: &str, v: &str) -> AppResult<String> {
     if sa_name_re().is_match(v) {
         Ok(v.to_string())
     } else {
-        Err(AppError::bad_input(&[field], "name must be 1-64 chars of a-z, 0-9, '-' and '_'"))
+        Err(AppError::bad_input(
+            &[field],
+            "name must be 1-64 chars of a-z, 0-9, '-' and '_'",
+        ))
     }
 }
 
@@ -75,10 +78,16 @@ pub fn email(field: &str, v: &str) -> AppResult<String> {
 
 pub fn text(field: &str, v: &str, max: usize) -> AppResult<String> {
     if v.chars().count() > max {
-        return Err(AppError::bad_input(&[field], format!("at most {max} characters")));
+        return Err(AppError::bad_input(
+            &[field],
+            format!("at most {max} characters"),
+        ));
     }
     if v.contains('\0') {
-        return Err(AppError::bad_input(&[field], "must not contain NUL characters"));
+        return Err(AppError::bad_input(
+            &[field],
+            "must not contain NUL characters",
+        ));
     }
     Ok(v.to_string())
 }
@@ -129,13 +138,19 @@ pub fn password(field: &str, v: &str) -> AppResult<()> {
     if (10..=256).contains(&n) {
         Ok(())
     } else {
-        Err(AppError::bad_input(&[field], "password must be 10 to 256 characters"))
+        Err(AppError::bad_input(
+            &[field],
+            "password must be 10 to 256 characters",
+        ))
     }
 }
 
 pub fn bulk_len(field: &str, n: usize) -> AppResult<()> {
     if n > MAX_BULK {
-        Err(AppError::bad_input(&[field], format!("at most {MAX_BULK} items")))
+        Err(AppError::bad_input(
+            &[field],
+            format!("at most {MAX_BULK} items"),
+        ))
     } else {
         Ok(())
     }
@@ -148,7 +163,9 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email("e", "  Ann@Example.COM ").unwrap(), "ann@example.com");
-        for bad in ["", "a", "a@b", "@b.c", "a@.c", "a b@c.d", "a@b..c", "a@-b.c"] {
+        for bad in [
+            "", "a", "a@b", "@b.c", "a@.c", "a b@c.d", "a@b..c", "a@-b.c",
+        ] {
             assert!(email("e", bad).is_err(), "{bad}");
         }
         let long = format!("{}@{}.com", "a".repeat(64), "b".repeat(63));

@@ -41,16 +41,29 @@ impl std::fmt::Debug for Model {
             .field("last_used_at", &self.last_used_at)
             .field("revoked_at", &self.revoked_at)
             .field("issued_by_account_id", &self.issued_by_account_id)
-            .field("issued_by_service_account_id", &self.issued_by_service_account_id)
+            .field(
+                "issued_by_service_account_id",
+                &self.issued_by_service_account_id,
+            )
             .finish()
     }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "super::organization::Entity", from = "Column::OrganizationId", to = "super::organization::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id",
+        on_delete = "Cascade"
+    )]
     Organization,
-    #[sea_orm(belongs_to = "super::account::Entity", from = "Column::AccountId", to = "super::account::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::account::Entity",
+        from = "Column::AccountId",
+        to = "super::account::Column::Id",
+        on_delete = "Cascade"
+    )]
     Account,
 }
 

@@ -37,7 +37,10 @@ impl std::fmt::Debug for Model {
             .field("status", &self.status)
             .field("token_hash", &"***")
             .field("invited_by_account_id", &self.invited_by_account_id)
-            .field("invited_by_service_account_id", &self.invited_by_service_account_id)
+            .field(
+                "invited_by_service_account_id",
+                &self.invited_by_service_account_id,
+            )
             .field("created_at", &self.created_at)
             .field("last_sent_at", &self.last_sent_at)
             .field("expires_at", &self.expires_at)
@@ -50,7 +53,12 @@ impl std::fmt::Debug for Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "super::organization::Entity", from = "Column::OrganizationId", to = "super::organization::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id",
+        on_delete = "Cascade"
+    )]
     Organization,
 }
 

@@ -16,12 +16,26 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(belongs_to = "super::organization::Entity", from = "Column::OrganizationId", to = "super::organization::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id",
+        on_delete = "Cascade"
+    )]
     Organization,
-    #[sea_orm(belongs_to = "super::account::Entity", from = "Column::AccountId", to = "super::account::Column::Id", on_delete = "Cascade")]
+    #[sea_orm(
+        belongs_to = "super::account::Entity",
+        from = "Column::AccountId",
+        to = "super::account::Column::Id",
+        on_delete = "Cascade"
+    )]
     Account,
     /// The member's seat: same organization and account.
-    #[sea_orm(belongs_to = "super::seat::Entity", from = "(Column::OrganizationId, Column::AccountId)", to = "(super::seat::Column::OrganizationId, super::seat::Column::AccountId)")]
+    #[sea_orm(
+        belongs_to = "super::seat::Entity",
+        from = "(Column::OrganizationId, Column::AccountId)",
+        to = "(super::seat::Column::OrganizationId, super::seat::Column::AccountId)"
+    )]
     Seat,
 }
 

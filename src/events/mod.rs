@@ -45,7 +45,14 @@ impl EventBus {
         let _ = self.tx.send(e);
     }
 
-    fn emit(&self, kind: SeatChangeKind, org: &organization::Model, account_id: Option<Uuid>, used: i64, at: DateTime<Utc>) {
+    fn emit(
+        &self,
+        kind: SeatChangeKind,
+        org: &organization::Model,
+        account_id: Option<Uuid>,
+        used: i64,
+        at: DateTime<Utc>,
+    ) {
         self.publish(SeatChange {
             kind,
             organization_id: org.id,
@@ -60,11 +67,23 @@ impl EventBus {
         self.emit(SeatChangeKind::LimitChanged, org, None, used, at);
     }
 
-    pub fn seat_assigned(&self, org: &organization::Model, account_id: Uuid, used: i64, at: DateTime<Utc>) {
+    pub fn seat_assigned(
+        &self,
+        org: &organization::Model,
+        account_id: Uuid,
+        used: i64,
+        at: DateTime<Utc>,
+    ) {
         self.emit(SeatChangeKind::Assigned, org, Some(account_id), used, at);
     }
 
-    pub fn seat_revoked(&self, org: &organization::Model, account_id: Uuid, used: i64, at: DateTime<Utc>) {
+    pub fn seat_revoked(
+        &self,
+        org: &organization::Model,
+        account_id: Uuid,
+        used: i64,
+        at: DateTime<Utc>,
+    ) {
         self.emit(SeatChangeKind::Revoked, org, Some(account_id), used, at);
     }
 }

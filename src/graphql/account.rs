@@ -24,7 +24,10 @@ pub struct Account {
 
 impl Account {
     pub fn visible(model: account::Model) -> Self {
-        Account { model, email_visible: true }
+        Account {
+            model,
+            email_visible: true,
+        }
     }
 }
 
@@ -32,7 +35,9 @@ impl Account {
 pub async fn can_see_account(c: &Caller, account_id: Uuid) -> AppResult<bool> {
     match &c.principal {
         Principal::Anonymous => Ok(false),
-        Principal::Person { site_admin: true, .. } => Ok(true),
+        Principal::Person {
+            site_admin: true, ..
+        } => Ok(true),
         Principal::Person { account_id: me, .. } if *me == account_id => Ok(true),
         Principal::Person { account_id: me, .. } => {
             let shared = membership::Entity::find()
@@ -50,9 +55,13 @@ pub async fn can_see_account(c: &Caller, account_id: Uuid) -> AppResult<bool> {
                 .await?;
             Ok(shared.is_some())
         }
-        Principal::Service { organization_id, .. } => {
-            Ok(c.loaders.membership(*organization_id, account_id).await?.is_some())
-        }
+        Principal::Service {
+            organization_id, ..
+        } => Ok(c
+            .loaders
+            .membership(*organization_id, account_id)
+            .await?
+            .is_some()),
     }
 }
 
@@ -94,10 +103,17 @@ impl Account {
         before: Option<String>,
     ) -> Result<MembershipConnection> {
         let c = ctx.data::<Caller>()?;
-        let page = Page::parse(&PageArgs::new(first, after, last, before), "Membership", c.state.cursor_key.clone())?;
-        let mut sel = membership::Entity::find().filter(membership::Column::AccountId.eq(self.model.id));
+        let page = Page::parse(
+            &PageArgs::new(first, after, last, before),
+            "Membership",
+            c.state.cursor_key.clone(),
+        )?;
+        let mut sel =
+            membership::Entity::find().filter(membership::Column::AccountId.eq(self.model.id));
         match &c.principal {
-            Principal::Person { site_admin: true, .. } => {}
+            Principal::Person {
+                site_admin: true, ..
+            } => {}
             Principal::Person { account_id, .. } if *account_id == self.model.id => {}
             Principal::Person { account_id, .. } => {
                 sel = sel.filter(
@@ -110,7 +126,9 @@ impl Account {
                     ),
                 );
             }
-            Principal::Service { organization_id, .. } => {
+            Principal::Service {
+                organization_id, ..
+            } => {
                 sel = sel.filter(membership::Column::OrganizationId.eq(*organization_id));
             }
             Principal::Anonymous => {
@@ -118,7 +136,16 @@ impl Account {
             }
         }
         let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-        let rows = page.apply(sel, membership::Column::Id).all(&c.state.db.conn).await?;
-        Ok(MembershipConnection::build(&page, rows, |m| m.id, |m| Membership::new(m, None), total))
+        let rows = page
+            .apply(sel, membership::Column::Id)
+            .all(&c.state.db.conn)
+            .await?;
+        Ok(MembershipConnection::build(
+            &page,
+            rows,
+            |m| m.id,
+            |m| Membership::new(m, None),
+            total,
+        ))
     }
 }

@@ -53,9 +53,15 @@ mod tests {
         let u = Uuid::now_v7();
         let id = encode("Organization", u);
         assert_eq!(decode(&id, "Organization", &["id"]).unwrap(), u);
-        assert!(matches!(decode(&id, "Account", &["id"]), Err(AppError::NotFound)));
+        assert!(matches!(
+            decode(&id, "Account", &["id"]),
+            Err(AppError::NotFound)
+        ));
         for junk in ["", "%%%", "QWNjb3VudDp4", &"A".repeat(500)] {
-            assert!(matches!(decode(&ID(junk.into()), "Account", &["id"]), Err(AppError::BadInput { .. })));
+            assert!(matches!(
+                decode(&ID(junk.into()), "Account", &["id"]),
+                Err(AppError::BadInput { .. })
+            ));
         }
     }
 }

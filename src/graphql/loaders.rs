@@ -53,7 +53,10 @@ macro_rules! by_org_account_loader {
             type Value = $entity::Model;
             type Error = Arc<sea_orm::DbErr>;
 
-            async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+            async fn load(
+                &self,
+                keys: &[(Uuid, Uuid)],
+            ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
                 let orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
                 let accs: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
                 let rows = $entity::Entity::find()
@@ -75,12 +78,15 @@ macro_rules! by_org_account_loader {
 by_org_account_loader!(membership);
 by_org_account_loader!(seat);
 
-fn new_loader<L: Send + Sync + 'static, K>(l: L) -> DataLoader<L, HashMapCache>
+fn new_loader<L, K>(l: L) -> DataLoader<L, HashMapCache>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     L: Loader<K>,
 {
+    // A 2 ms window: resolvers of a list are polled in chunks (futures'
+    // FuturesUnordered yields every 32), and 1 ms sometimes split a batch.
     DataLoader::with_cache(l, tokio::spawn, HashMapCache::default())
+        .delay(std::time::Duration::from_millis(2))
 }
 
 #[derive(Clone)]
@@ -103,10 +109,22 @@ impl Loaders {
     pub fn new(state: &AppState) -> Self {
         let conn = state.db.conn.clone();
         Loaders(Arc::new(Inner {
-            accounts: new_loader::<_, Uuid>(ById { conn: conn.clone(), _e: Default::default() }),
-            organizations: new_loader::<_, Uuid>(ById { conn: conn.clone(), _e: Default::default() }),
-            memberships: new_loader::<_, (Uuid, Uuid)>(ByOrgAccount { conn: conn.clone(), _e: Default::default() }),
-            seats: new_loader::<_, (Uuid, Uuid)>(ByOrgAccount { conn, _e: Default::default() }),
+            accounts: new_loader::<_, Uuid>(ById {
+                conn: conn.clone(),
+                _e: Default::default(),
+            }),
+            organizations: new_loader::<_, Uuid>(ById {
+                conn: conn.clone(),
+                _e: Default::default(),
+            }),
+            memberships: new_loader::<_, (Uuid, Uuid)>(ByOrgAccount {
+                conn: conn.clone(),
+                _e: Default::default(),
+            }),
+            seats: new_loader::<_, (Uuid, Uuid)>(ByOrgAccount {
+                conn,
+                _e: Default::default(),
+            }),
             viewer_roles: Mutex::new(HashMap::new()),
         }))
     }
@@ -119,8 +137,16 @@ impl Loaders {
         self.0.organizations.load_one(id).await.map_err(db_err)
     }
 
-    pub async fn membership(&self, org: Uuid, account: Uuid) -> AppResult<Option<membership::Model>> {
-        self.0.memberships.load_one((org, account)).await.map_err(db_err)
+    pub async fn membership(
+        &self,
+        org: Uuid,
+        account: Uuid,
+    ) -> AppResult<Option<membership::Model>> {
+        self.0
+            .memberships
+            .load_one((org, account))
+            .await
+            .map_err(db_err)
     }
 
     pub async fn seat(&self, org: Uuid, account: Uuid) -> AppResult<Option<seat::Model>> {

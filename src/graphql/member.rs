@@ -37,7 +37,9 @@ impl Membership {
             .loaders
             .organization(self.model.organization_id)
             .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("membership without organization")))?;
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("membership without organization"))
+            })?;
         Ok(Organization(org))
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
@@ -62,7 +64,9 @@ impl Membership {
             Some(known) => known.clone(),
             None => {
                 let c = ctx.data::<Caller>()?;
-                c.loaders.seat(self.model.organization_id, self.model.account_id).await?
+                c.loaders
+                    .seat(self.model.organization_id, self.model.account_id)
+                    .await?
             }
         };
         Ok(s.map(super::seat::Seat))

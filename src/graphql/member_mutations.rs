@@ -79,20 +79,34 @@ pub struct MemberMutations;
 #[Object]
 impl MemberMutations {
     /// Site admins only: make an existing account (by id or email) a member.
-    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<AddMemberPayload> {
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMemberInput,
+    ) -> Result<AddMemberPayload> {
         let c = ctx.data::<Caller>()?;
         let org = ids::decode(&input.organization, "Organization", &["organization"])?;
         let account = if input.account.contains('@') {
             AccountRef::Email(validate::email("account", &input.account)?)
         } else {
-            AccountRef::Id(ids::decode(&ID(input.account.clone()), "Account", &["account"])?)
+            AccountRef::Id(ids::decode(
+                &ID(input.account.clone()),
+                "Account",
+                &["account"],
+            )?)
         };
         let m = members::add_member(c, org, account, input.role).await?;
-        Ok(AddMemberPayload { membership: Membership::new(m, Some(None)) })
+        Ok(AddMemberPayload {
+            membership: Membership::new(m, Some(None)),
+        })
     }
 
     /// Create an account inside the organization; without an email it is a MANAGED account.
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<CreateUserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> Result<CreateUserPayload> {
         let c = ctx.data::<Caller>()?;
         let org = ids::decode(&input.organization, "Organization", &["organization"])?;
         let (acc, m) = members::create_user(
@@ -113,26 +127,44 @@ impl MemberMutations {
         })
     }
 
-    async fn update_member_role(&self, ctx: &Context<'_>, input: UpdateMemberRoleInput) -> Result<UpdateMemberRolePayload> {
+    async fn update_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMemberRoleInput,
+    ) -> Result<UpdateMemberRolePayload> {
         let c = ctx.data::<Caller>()?;
         let org = ids::decode(&input.organization, "Organization", &["organization"])?;
         let acc = ids::decode(&input.account, "Account", &["account"])?;
         let m = members::update_role(c, org, acc, input.role).await?;
-        Ok(UpdateMemberRolePayload { membership: Membership::new(m, None) })
+        Ok(UpdateMemberRolePayload {
+            membership: Membership::new(m, None),
+        })
     }
 
-    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<RemoveMemberPayload> {
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveMemberInput,
+    ) -> Result<RemoveMemberPayload> {
         let c = ctx.data::<Caller>()?;
         let org = ids::decode(&input.organization, "Organization", &["organization"])?;
         let acc = ids::decode(&input.account, "Account", &["account"])?;
         members::remove_member(c, org, acc).await?;
-        Ok(RemoveMemberPayload { removed_account_id: ids::encode("Account", acc) })
+        Ok(RemoveMemberPayload {
+            removed_account_id: ids::encode("Account", acc),
+        })
     }
 
-    async fn leave_organization(&self, ctx: &Context<'_>, input: LeaveOrganizationInput) -> Result<LeaveOrganizationPayload> {
+    async fn leave_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: LeaveOrganizationInput,
+    ) -> Result<LeaveOrganizationPayload> {
         let c = ctx.data::<Caller>()?;
         let org = ids::decode(&input.organization, "Organization", &["organization"])?;
         let org = members::leave(c, org).await?;
-        Ok(LeaveOrganizationPayload { organization: Organization(org) })
+        Ok(LeaveOrganizationPayload {
+            organization: Organization(org),
+        })
     }
 }

@@ -16,7 +16,10 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 use crate::config::Config;
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(org_mutations::OrgMutations, member_mutations::MemberMutations);
+pub struct MutationRoot(
+    org_mutations::OrgMutations,
+    member_mutations::MemberMutations,
+);
 
 pub type AppSchema = Schema<query::QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -33,6 +36,7 @@ pub fn build_schema(config: &Config) -> AppSchema {
 
 /// The SDL that `orgraph print-schema` prints and schema.graphql holds.
 pub fn sdl() -> String {
-    let schema = Schema::build(query::QueryRoot, MutationRoot::default(), EmptySubscription).finish();
+    let schema =
+        Schema::build(query::QueryRoot, MutationRoot::default(), EmptySubscription).finish();
     schema.sdl()
 }

@@ -77,7 +77,11 @@ pub struct OrgMutations;
 
 #[Object]
 impl OrgMutations {
-    async fn create_organization(&self, ctx: &Context<'_>, input: CreateOrganizationInput) -> Result<CreateOrganizationPayload> {
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> Result<CreateOrganizationPayload> {
         let c = ctx.data::<Caller>()?;
         let org = orgs::create(
             c,
@@ -90,10 +94,16 @@ impl OrgMutations {
             },
         )
         .await?;
-        Ok(CreateOrganizationPayload { organization: Organization(org) })
+        Ok(CreateOrganizationPayload {
+            organization: Organization(org),
+        })
     }
 
-    async fn update_organization(&self, ctx: &Context<'_>, input: UpdateOrganizationInput) -> Result<UpdateOrganizationPayload> {
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> Result<UpdateOrganizationPayload> {
         let c = ctx.data::<Caller>()?;
         let id = ids::decode(&input.organization, "Organization", &["organization"])?;
         let org = orgs::update(
@@ -107,14 +117,23 @@ impl OrgMutations {
             },
         )
         .await?;
-        Ok(UpdateOrganizationPayload { organization: Organization(org) })
+        Ok(UpdateOrganizationPayload {
+            organization: Organization(org),
+        })
     }
 
-    async fn update_organization_settings(&self, ctx: &Context<'_>, input: UpdateOrganizationSettingsInput) -> Result<UpdateOrganizationSettingsPayload> {
+    async fn update_organization_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationSettingsInput,
+    ) -> Result<UpdateOrganizationSettingsPayload> {
         let c = ctx.data::<Caller>()?;
         let id = ids::decode(&input.organization, "Organization", &["organization"])?;
-        let org = orgs::update_settings(c, id, input.storage_enabled, input.notebooks_enabled).await?;
-        Ok(UpdateOrganizationSettingsPayload { organization: Organization(org) })
+        let org =
+            orgs::update_settings(c, id, input.storage_enabled, input.notebooks_enabled).await?;
+        Ok(UpdateOrganizationSettingsPayload {
+            organization: Organization(org),
+        })
     }
 
     /// Site admins only: set the plan, its period and seat limit.
@@ -132,14 +151,22 @@ impl OrgMutations {
             },
         )
         .await?;
-        Ok(SetPlanPayload { organization: Organization(org) })
+        Ok(SetPlanPayload {
+            organization: Organization(org),
+        })
     }
 
     /// Admins and billing managers: add seats to the plan.
-    async fn purchase_seats(&self, ctx: &Context<'_>, input: PurchaseSeatsInput) -> Result<PurchaseSeatsPayload> {
+    async fn purchase_seats(
+        &self,
+        ctx: &Context<'_>,
+        input: PurchaseSeatsInput,
+    ) -> Result<PurchaseSeatsPayload> {
         let c = ctx.data::<Caller>()?;
         let id = ids::decode(&input.organization, "Organization", &["organization"])?;
         let org = orgs::purchase_seats(c, id, input.quantity).await?;
-        Ok(PurchaseSeatsPayload { organization: Organization(org) })
+        Ok(PurchaseSeatsPayload {
+            organization: Organization(org),
+        })
     }
 }

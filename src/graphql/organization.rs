@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, RelationTrait};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::ids;
 use super::member::{Membership, MembershipConnection};
@@ -108,8 +108,13 @@ impl Organization {
         search: Option<String>,
     ) -> Result<MembershipConnection> {
         let c = ctx.data::<Caller>()?;
-        let page = Page::parse(&PageArgs::new(first, after, last, before), "Membership", c.state.cursor_key.clone())?;
-        let mut sel = membership::Entity::find().filter(membership::Column::OrganizationId.eq(self.0.id));
+        let page = Page::parse(
+            &PageArgs::new(first, after, last, before),
+            "Membership",
+            c.state.cursor_key.clone(),
+        )?;
+        let mut sel =
+            membership::Entity::find().filter(membership::Column::OrganizationId.eq(self.0.id));
         if let Some(r) = role {
             sel = sel.filter(membership::Column::Role.eq(r.as_str()));
         }
@@ -127,34 +132,51 @@ impl Organization {
         }
         if let Some(s) = search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             if s.chars().count() > 254 {
-                return Err(AppError::bad_input(&["search"], "search is at most 254 characters").into());
+                return Err(
+                    AppError::bad_input(&["search"], "search is at most 254 characters").into(),
+                );
             }
             let pat = escape_like(s);
             let like = |col: account::Column| {
                 Expr::expr(Func::lower(Expr::col((account::Entity, col))))
                     .like(LikeExpr::new(pat.clone()).escape('\\'))
             };
-            sel = sel
-                .join(sea_orm::JoinType::InnerJoin, membership::Relation::Account.def())
-                .filter(
+            let matching = Query::select()
+                .column(account::Column::Id)
+                .from(account::Entity)
+                .cond_where(
                     Condition::any()
                         .add(like(account::Column::Email))
                         .add(like(account::Column::FirstName))
                         .add(like(account::Column::LastName)),
-                );
+                )
+                .to_owned();
+            sel = sel.filter(membership::Column::AccountId.in_subquery(matching));
         }
         let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-        // One statement for the page and its seats.
-        let rows: Vec<(membership::Model, Option<seat::Model>)> = page
+        // One statement for the page, its seats and its accounts: a page
+        // costs the same whatever its size, without depending on when the
+        // dataloader's batching window closes.
+        let rows: Vec<(
+            membership::Model,
+            Option<seat::Model>,
+            Option<account::Model>,
+        )> = page
             .apply(sel, membership::Column::Id)
             .find_also_related(seat::Entity)
+            .find_also_related(account::Entity)
             .all(&c.state.db.conn)
             .await?;
+        for (_, _, a) in &rows {
+            if let Some(a) = a {
+                c.loaders.prime_account(a.clone()).await;
+            }
+        }
         Ok(MembershipConnection::build(
             &page,
             rows,
-            |(m, _)| m.id,
-            |(m, s)| Membership::new(m, Some(s)),
+            |(m, _, _)| m.id,
+            |(m, s, _)| Membership::new(m, Some(s)),
             total,
         ))
     }
@@ -164,6 +186,9 @@ impl Organization {
         let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {
             return Ok(None);
         };
-        Ok(c.loaders.membership(self.0.id, account_id).await?.map(|m| Membership::new(m, None)))
+        Ok(c.loaders
+            .membership(self.0.id, account_id)
+            .await?
+            .map(|m| Membership::new(m, None)))
     }
 }

@@ -9,7 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -48,8 +51,18 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
-    pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
-        PageArgs { first, after, last, before }
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
     }
 }
 
@@ -90,25 +103,45 @@ impl Page {
     pub fn parse(args: &PageArgs, kind: &'static str, key: Arc<[u8; 32]>) -> AppResult<Page> {
         let check = |v: Option<i32>, f: &str| -> AppResult<Option<i32>> {
             match v {
-                Some(n) if !(0..=MAX_PAGE).contains(&n) => {
-                    Err(AppError::bad_input(&[f], format!("{f} must be 0 to {MAX_PAGE}")))
-                }
+                Some(n) if !(0..=MAX_PAGE).contains(&n) => Err(AppError::bad_input(
+                    &[f],
+                    format!("{f} must be 0 to {MAX_PAGE}"),
+                )),
                 other => Ok(other),
             }
         };
         let first = check(args.first, "first")?;
         let last = check(args.last, "last")?;
         if first.is_some() && last.is_some() {
-            return Err(AppError::bad_input(&["last"], "give first or last, not both"));
+            return Err(AppError::bad_input(
+                &["last"],
+                "give first or last, not both",
+            ));
         }
-        let after = args.after.as_deref().map(|c| decode_cursor(&key, kind, c, "after")).transpose()?;
-        let before = args.before.as_deref().map(|c| decode_cursor(&key, kind, c, "before")).transpose()?;
+        let after = args
+            .after
+            .as_deref()
+            .map(|c| decode_cursor(&key, kind, c, "after"))
+            .transpose()?;
+        let before = args
+            .before
+            .as_deref()
+            .map(|c| decode_cursor(&key, kind, c, "before"))
+            .transpose()?;
         let (limit, backward) = match (first, last) {
             (_, Some(l)) => (l, true),
             (Some(f), None) => (f, false),
             (None, None) => (DEFAULT_PAGE, false),
         };
-        Ok(Page { limit: limit as u64, backward, after, before, newest_first: false, kind, key })
+        Ok(Page {
+            limit: limit as u64,
+            backward,
+            after,
+            before,
+            newest_first: false,
+            kind,
+            key,
+        })
     }
 
     pub fn newest_first(mut self) -> Self {
@@ -126,12 +159,20 @@ impl Page {
         if let Some(b) = self.before {
             sel = sel.filter(if after_op_gt { id.lt(b) } else { id.gt(b) });
         }
-        sel = if asc { sel.order_by_asc(id) } else { sel.order_by_desc(id) };
+        sel = if asc {
+            sel.order_by_asc(id)
+        } else {
+            sel.order_by_desc(id)
+        };
         sel.limit(self.limit + 1)
     }
 
     /// Trim the extra row, restore display order, build cursors and PageInfo.
-    pub fn finish<T>(&self, mut rows: Vec<T>, id_of: impl Fn(&T) -> Uuid) -> (Vec<(String, T)>, PageInfo) {
+    pub fn finish<T>(
+        &self,
+        mut rows: Vec<T>,
+        id_of: impl Fn(&T) -> Uuid,
+    ) -> (Vec<(String, T)>, PageInfo) {
         let more = rows.len() as u64 > self.limit;
         rows.truncate(self.limit as usize);
         if self.backward {
@@ -142,8 +183,16 @@ impl Page {
             .map(|r| (encode_cursor(&self.key, self.kind, id_of(&r)), r))
             .collect();
         let info = PageInfo {
-            has_next_page: if self.backward { self.before.is_some() } else { more },
-            has_previous_page: if self.backward { more } else { self.after.is_some() },
+            has_next_page: if self.backward {
+                self.before.is_some()
+            } else {
+                more
+            },
+            has_previous_page: if self.backward {
+                more
+            } else {
+                self.after.is_some()
+            },
             start_cursor: edges.first().map(|e| e.0.clone()),
             end_cursor: edges.last().map(|e| e.0.clone()),
         };
@@ -221,7 +270,10 @@ macro_rules! connection {
                 $conn {
                     edges: edges
                         .into_iter()
-                        .map(|(cursor, r)| $edge { cursor, node: to_node(r) })
+                        .map(|(cursor, r)| $edge {
+                            cursor,
+                            node: to_node(r),
+                        })
                         .collect(),
                     page_info,
                     total,

@@ -47,11 +47,19 @@ pub async fn org_by(c: &Caller, filter: sea_orm::Condition) -> AppResult<Option<
         )
         .and_where(Expr::col((Alias::new("vm"), membership::Column::AccountId)).eq(viewer))
         .to_owned();
-    sel = sel.column_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub))), "viewer_role");
-    let Some(row) = sel.into_model::<OrgWithRole>().one(&c.state.db.conn).await? else {
+    sel = sel.column_as(
+        Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub))),
+        "viewer_role",
+    );
+    let Some(row) = sel
+        .into_model::<OrgWithRole>()
+        .one(&c.state.db.conn)
+        .await?
+    else {
         return Ok(None);
     };
-    c.loaders.set_viewer_role(row.org.id, row.viewer_role.as_deref().map(Role::from_db));
+    c.loaders
+        .set_viewer_role(row.org.id, row.viewer_role.as_deref().map(Role::from_db));
     let st = standing(c, row.org.id).await?;
     if !st.visible() {
         return Ok(None);
@@ -61,7 +69,11 @@ pub async fn org_by(c: &Caller, filter: sea_orm::Condition) -> AppResult<Option<
 }
 
 pub async fn visible_org(c: &Caller, id: Uuid) -> AppResult<Option<Organization>> {
-    org_by(c, sea_orm::Condition::all().add(organization::Column::Id.eq(id))).await
+    org_by(
+        c,
+        sea_orm::Condition::all().add(organization::Column::Id.eq(id)),
+    )
+    .await
 }
 
 async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
@@ -72,13 +84,19 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
         "Organization" => visible_org(c, uuid).await?.map(Node::Organization),
         "Account" => {
             if can_see_account(c, uuid).await? {
-                c.loaders.account(uuid).await?.map(|a| Node::Account(Account::visible(a)))
+                c.loaders
+                    .account(uuid)
+                    .await?
+                    .map(|a| Node::Account(Account::visible(a)))
             } else {
                 None
             }
         }
         "Membership" => {
-            let Some(m) = membership::Entity::find_by_id(uuid).one(&c.state.db.conn).await? else {
+            let Some(m) = membership::Entity::find_by_id(uuid)
+                .one(&c.state.db.conn)
+                .await?
+            else {
                 return Ok(None);
             };
             if standing(c, m.organization_id).await?.visible() {
@@ -122,12 +140,20 @@ impl QueryRoot {
         }
     }
 
-    async fn organization(&self, ctx: &Context<'_>, handle: String) -> Result<Option<Organization>> {
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        handle: String,
+    ) -> Result<Option<Organization>> {
         let c = ctx.data::<Caller>()?;
         if c.principal.is_anonymous() || handle.len() > 39 {
             return Ok(None);
         }
-        Ok(org_by(c, sea_orm::Condition::all().add(organization::Column::Handle.eq(handle))).await?)
+        Ok(org_by(
+            c,
+            sea_orm::Condition::all().add(organization::Column::Handle.eq(handle)),
+        )
+        .await?)
     }
 
     /// Organizations the caller belongs to; with all: true (site admins only) every organization.
@@ -141,11 +167,18 @@ impl QueryRoot {
         #[graphql(default = false)] all: bool,
     ) -> Result<OrganizationConnection> {
         let c = ctx.data::<Caller>()?;
-        let page = Page::parse(&PageArgs::new(first, after, last, before), "Organization", c.state.cursor_key.clone())?;
+        let page = Page::parse(
+            &PageArgs::new(first, after, last, before),
+            "Organization",
+            c.state.cursor_key.clone(),
+        )?;
         let mut sel = organization::Entity::find();
         match &c.principal {
             Principal::Anonymous => return Err(AppError::Unauthenticated.into()),
-            Principal::Person { site_admin, account_id } => {
+            Principal::Person {
+                site_admin,
+                account_id,
+            } => {
                 if all && !site_admin {
                     return Err(AppError::Forbidden("all: true is for site admins").into());
                 }
@@ -161,7 +194,9 @@ impl QueryRoot {
                     );
                 }
             }
-            Principal::Service { organization_id, .. } => {
+            Principal::Service {
+                organization_id, ..
+            } => {
                 if all {
                     return Err(AppError::Forbidden("all: true is for site admins").into());
                 }
@@ -169,11 +204,20 @@ impl QueryRoot {
             }
         }
         let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-        let rows = page.apply(sel, organization::Column::Id).all(&c.state.db.conn).await?;
+        let rows = page
+            .apply(sel, organization::Column::Id)
+            .all(&c.state.db.conn)
+            .await?;
         for r in &rows {
             c.loaders.prime_organization(r.clone()).await;
         }
-        Ok(OrganizationConnection::build(&page, rows, |o| o.id, Organization, total))
+        Ok(OrganizationConnection::build(
+            &page,
+            rows,
+            |o| o.id,
+            Organization,
+            total,
+        ))
     }
 
     async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Account>> {

@@ -30,6 +30,9 @@ impl Seat {
             return Ok(None);
         };
         let c = ctx.data::<Caller>()?;
-        Ok(c.loaders.account(by).await?.map(|a| Account { model: a, email_visible: false }))
+        Ok(c.loaders.account(by).await?.map(|a| Account {
+            model: a,
+            email_visible: false,
+        }))
     }
 }

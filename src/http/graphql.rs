@@ -36,7 +36,8 @@ fn rid(id: &Option<Extension<RequestId>>) -> String {
 
 /// A GraphQL-shaped error answer with an HTTP status.
 pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
     let mut res = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
         res.headers_mut().insert(
@@ -57,19 +58,28 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
 
 fn mime_essence(headers: &HeaderMap) -> Option<String> {
     let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    Some(
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 fn boundary(headers: &HeaderMap) -> Option<String> {
     let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     ct.split(';').skip(1).find_map(|p| {
         let (k, v) = p.trim().split_once('=')?;
-        k.eq_ignore_ascii_case("boundary").then(|| v.trim_matches('"').to_string())
+        k.eq_ignore_ascii_case("boundary")
+            .then(|| v.trim_matches('"').to_string())
     })
 }
 
 async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     match authenticate(state, auth).await {
         Ok(p) => Ok(Caller::new(state.clone(), p)),
         Err(AppError::Unauthenticated) => Err(error_response(
@@ -77,19 +87,31 @@ async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
             ErrorCode::Unauthenticated,
             "the bearer token is invalid or expired",
         )),
-        Err(_) => Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error")),
+        Err(_) => Err(error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "internal error",
+        )),
     }
 }
 
 fn op_label(req: &GqlRequest) -> String {
     match req.operation_name.as_deref() {
-        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => n.to_string(),
+        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            n.to_string()
+        }
         Some(_) => "other".into(),
         None => "anonymous".into(),
     }
 }
 
-async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, request_id: &str, headers: &HeaderMap) -> Response {
+async fn execute(
+    state: &AppState,
+    caller: Caller,
+    batch: BatchRequest,
+    request_id: &str,
+    headers: &HeaderMap,
+) -> Response {
     let labels: Vec<String> = match &batch {
         BatchRequest::Single(r) => vec![op_label(r)],
         BatchRequest::Batch(rs) => rs.iter().map(op_label).collect(),
@@ -104,13 +126,18 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, request_
         let mut outcome = if r.errors.is_empty() { "ok" } else { "error" };
         for e in r.errors.iter_mut() {
             let ext = e.extensions.get_or_insert_with(Default::default);
-            let is_internal = matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
+            let is_internal =
+                matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
             if is_internal {
                 outcome = "internal";
                 ext.set("requestId", request_id);
             } else if ext.get("code").is_none() {
                 // Parse/validation errors and limit refusals from the engine.
-                let code = if e.message.contains("too complex") || e.message.contains("nested too deep") || e.message.contains("too many directives") || e.message.contains("recursion") {
+                let code = if e.message.contains("too complex")
+                    || e.message.contains("nested too deep")
+                    || e.message.contains("too many directives")
+                    || e.message.contains("recursion")
+                {
                     "QUERY_TOO_COMPLEX"
                 } else {
                     "BAD_USER_INPUT"
@@ -118,37 +145,64 @@ async fn execute(state: &AppState, caller: Caller, batch: BatchRequest, request_
                 ext.set("code", code);
             }
         }
-        if !(r.data == async_graphql::Value::Null && !r.errors.is_empty()) {
+        if r.data != async_graphql::Value::Null || r.errors.is_empty() {
             all_request_errors = false;
         }
         let label = labels.get(i).cloned().unwrap_or_else(|| "anonymous".into());
         state
             .metrics
             .requests
-            .get_or_create(&RequestLabels { operation: label, outcome: outcome.into() })
+            .get_or_create(&RequestLabels {
+                operation: label,
+                outcome: outcome.into(),
+            })
             .inc();
     }
     let graphql_response = wants_graphql_response(headers);
-    let status = if graphql_response && all_request_errors { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if graphql_response && all_request_errors {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
-    let ct = if graphql_response { GRAPHQL_RESPONSE_JSON } else { "application/json" };
+    let ct = if graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
     (status, [(header::CONTENT_TYPE, ct)], body).into_response()
 }
 
-pub async fn post_graphql(State(state): State<AppState>, request_id: Option<Extension<RequestId>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post_graphql(
+    State(state): State<AppState>,
+    request_id: Option<Extension<RequestId>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = rid(&request_id);
     let batch = match mime_essence(&headers).as_deref() {
         Some("application/json") => {
             if body.len() > MAX_JSON_BODY {
-                return error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BadUserInput, "request body over 1 MiB");
+                return error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::BadUserInput,
+                    "request body over 1 MiB",
+                );
             }
             match serde_json::from_slice::<BatchRequest>(&body) {
                 Ok(b) => b,
-                Err(_) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "the body is not a GraphQL request"),
+                Err(_) => {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::BadUserInput,
+                        "the body is not a GraphQL request",
+                    )
+                }
             }
         }
         Some("multipart/form-data") => {
-            let preflight = headers.contains_key("apollo-require-preflight") || headers.contains_key("x-orgraph-csrf");
+            let preflight = headers.contains_key("apollo-require-preflight")
+                || headers.contains_key("x-orgraph-csrf");
             if !preflight {
                 return error_response(
                     StatusCode::BAD_REQUEST,
@@ -157,11 +211,19 @@ pub async fn post_graphql(State(state): State<AppState>, request_id: Option<Exte
                 );
             }
             if boundary(&headers).is_none() {
-                return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "multipart boundary missing");
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadUserInput,
+                    "multipart boundary missing",
+                );
             }
-            let opts = MultipartOptions::default().max_file_size(BODY_LIMIT_FILE).max_num_files(1);
+            let opts = MultipartOptions::default()
+                .max_file_size(BODY_LIMIT_FILE)
+                .max_num_files(1);
             let reader = futures_util::io::Cursor::new(body.to_vec());
-            let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
             match async_graphql::http::receive_batch_body(ct, reader, opts).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -170,7 +232,11 @@ pub async fn post_graphql(State(state): State<AppState>, request_id: Option<Exte
                     } else {
                         StatusCode::BAD_REQUEST
                     };
-                    return error_response(status, ErrorCode::BadUserInput, "malformed multipart request");
+                    return error_response(
+                        status,
+                        ErrorCode::BadUserInput,
+                        "malformed multipart request",
+                    );
                 }
             }
         }
@@ -184,10 +250,18 @@ pub async fn post_graphql(State(state): State<AppState>, request_id: Option<Exte
     };
     if let BatchRequest::Batch(v) = &batch {
         if v.len() > MAX_BATCH {
-            return error_response(StatusCode::BAD_REQUEST, ErrorCode::QueryTooComplex, "at most 10 operations in a batch");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::QueryTooComplex,
+                "at most 10 operations in a batch",
+            );
         }
         if v.is_empty() {
-            return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "empty batch");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "empty batch",
+            );
         }
     }
     let caller = match caller_for(&state, &headers).await {
@@ -203,9 +277,10 @@ fn operation_type(req: &GqlRequest) -> Option<OperationType> {
     let doc = async_graphql::parser::parse_query(&req.query).ok()?;
     match (&req.operation_name, doc.operations) {
         (None, async_graphql::parser::types::DocumentOperations::Single(op)) => Some(op.node.ty),
-        (Some(name), async_graphql::parser::types::DocumentOperations::Multiple(ops)) => {
-            ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| op.node.ty)
-        }
+        (Some(name), async_graphql::parser::types::DocumentOperations::Multiple(ops)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op.node.ty),
         (Some(_), async_graphql::parser::types::DocumentOperations::Single(op)) => Some(op.node.ty),
         (None, async_graphql::parser::types::DocumentOperations::Multiple(ops)) => {
             ops.values().next().map(|op| op.node.ty)
@@ -214,16 +289,32 @@ fn operation_type(req: &GqlRequest) -> Option<OperationType> {
 }
 
 /// GET: queries only (GraphQL-over-HTTP: a mutation over GET is 405).
-pub async fn get_graphql(State(state): State<AppState>, request_id: Option<Extension<RequestId>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn get_graphql(
+    State(state): State<AppState>,
+    request_id: Option<Extension<RequestId>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let request_id = rid(&request_id);
     let req = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(r) => r,
-        Err(_) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "missing or malformed query parameters"),
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "missing or malformed query parameters",
+            )
+        }
     };
     if let Some(ty) = operation_type(&req) {
         if ty != OperationType::Query {
-            let mut res = error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::BadUserInput, "only queries may be sent with GET; use POST");
-            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            let mut res = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::BadUserInput,
+                "only queries may be sent with GET; use POST",
+            );
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return res;
         }
     }
@@ -231,11 +322,22 @@ pub async fn get_graphql(State(state): State<AppState>, request_id: Option<Exten
         Ok(c) => c,
         Err(r) => return r,
     };
-    execute(&state, caller, BatchRequest::Single(req), &request_id, &headers).await
+    execute(
+        &state,
+        caller,
+        BatchRequest::Single(req),
+        &request_id,
+        &headers,
+    )
+    .await
 }
 
 /// Websocket: both subprotocols; the bearer token comes in connection_init.
-pub async fn websocket(State(state): State<AppState>, protocol: GraphQLProtocol, ws: WebSocketUpgrade) -> Response {
+pub async fn websocket(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             let schema = state.schema.clone();

@@ -14,7 +14,9 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
@@ -36,7 +38,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(graphiql::page))
         .route("/graphiql/assets/{*path}", get(graphiql::asset))
-        .route("/graphql", post(graphql::post_graphql).get(graphql::get_graphql))
+        .route(
+            "/graphql",
+            post(graphql::post_graphql).get(graphql::get_graphql),
+        )
         .route("/graphql/ws", get(graphql::websocket))
         .route("/oauth/token", post(oauth::token))
         .route("/.well-known/jwks.json", get(ops::jwks))
@@ -55,10 +60,18 @@ pub fn router(state: AppState) -> Router {
                         request_id = %request_id_of(req),
                     )
                 })
-                .on_response(move |res: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
-                    metrics.request_seconds.observe(latency.as_secs_f64());
-                    tracing::debug!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
-                }),
+                .on_response(
+                    move |res: &axum::http::Response<_>,
+                          latency: Duration,
+                          _span: &tracing::Span| {
+                        metrics.request_seconds.observe(latency.as_secs_f64());
+                        tracing::debug!(
+                            status = res.status().as_u16(),
+                            latency_ms = latency.as_millis() as u64,
+                            "response"
+                        );
+                    },
+                ),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -14,18 +14,26 @@ use crate::domain::accounts;
 use crate::error::AppError;
 
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut res = (status, axum::Json(json!({ "error": error, "error_description": description }))).into_response();
+    let mut res = (
+        status,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
     no_store(&mut res);
     if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"orgraph\""));
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"orgraph\""),
+        );
     }
     res
 }
 
 fn no_store(res: &mut Response) {
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
 pub fn token_response(access_token: String, expires_in: i64) -> Response {
@@ -40,6 +48,7 @@ pub fn token_response(access_token: String, expires_in: i64) -> Response {
 }
 
 /// Parameters from a form-encoded or JSON body.
+#[allow(clippy::result_large_err)] // the Err is the finished HTTP answer
 pub fn params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, Response> {
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -50,7 +59,13 @@ pub fn params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, Strin
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let bad = || oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "malformed request body");
+    let bad = || {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed request body",
+        )
+    };
     match ct.as_str() {
         "application/x-www-form-urlencoded" => serde_urlencoded_pairs(body).ok_or_else(bad),
         "application/json" => {
@@ -81,27 +96,51 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     };
     match p.get("grant_type").map(String::as_str) {
         Some("password") => password_grant(&state, &p).await,
-        Some("client_credentials") => super::oauth_client::client_credentials(&state, &headers, &p).await,
-        Some(_) => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "supported: password, client_credentials"),
-        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+        Some("client_credentials") => {
+            super::oauth_client::client_credentials(&state, &headers, &p).await
+        }
+        Some(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "supported: password, client_credentials",
+        ),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required",
+        ),
     }
 }
 
 async fn password_grant(state: &AppState, p: &HashMap<String, String>) -> Response {
     let (Some(username), Some(password)) = (p.get("username"), p.get("password")) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "username and password are required");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "username and password are required",
+        );
     };
     match accounts::password_sign_in(state, username, password).await {
         Ok(acc) => match state.keys.issue(acc.id, "person", None, state.clock.now()) {
             Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
             Err(e) => {
                 AppError::internal(e);
-                oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")
+                oauth_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error",
+                )
             }
         },
-        Err(AppError::Unauthenticated) => {
-            oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the email or password is wrong")
-        }
-        Err(_) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error"),
+        Err(AppError::Unauthenticated) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the email or password is wrong",
+        ),
+        Err(_) => oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "internal error",
+        ),
     }
 }

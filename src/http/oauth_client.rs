@@ -9,6 +9,14 @@ use axum::response::Response;
 use super::oauth::oauth_error;
 use crate::app::AppState;
 
-pub async fn client_credentials(_state: &AppState, _headers: &HeaderMap, _p: &HashMap<String, String>) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "client_credentials is not enabled yet")
+pub async fn client_credentials(
+    _state: &AppState,
+    _headers: &HeaderMap,
+    _p: &HashMap<String, String>,
+) -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "unsupported_grant_type",
+        "client_credentials is not enabled yet",
+    )
 }

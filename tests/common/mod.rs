@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+#[allow(unused_imports)]
 pub use orgraph::clock::Clock;
 use orgraph::clock::TestClock;
 use orgraph::{AppState, Config};
@@ -29,7 +30,10 @@ impl PgDatabase {
             .await
             .expect("create test database");
         let _ = admin.close().await;
-        PgDatabase { server: server.trim_end_matches('/').to_string(), name }
+        PgDatabase {
+            server: server.trim_end_matches('/').to_string(),
+            name,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -43,12 +47,17 @@ impl Drop for PgDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime: use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 use sea_orm::{ConnectionTrait, Database};
                 if let Ok(admin) = Database::connect(format!("{server}/postgres")).await {
                     let _ = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
                         .await;
                     let _ = admin.close().await;
                 }
@@ -59,7 +68,9 @@ impl Drop for PgDatabase {
 }
 
 pub fn postgres_server() -> Option<String> {
-    std::env::var("ORGRAPH_TEST_POSTGRES").ok().filter(|s| !s.is_empty())
+    std::env::var("ORGRAPH_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 pub struct TestApp {
@@ -95,7 +106,11 @@ impl Resp {
         self.body["errors"][0]["extensions"]["code"].as_str()
     }
     pub fn ok(&self) -> &Value {
-        assert!(self.body.get("errors").is_none() || self.body["errors"].is_null(), "unexpected errors: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none() || self.body["errors"].is_null(),
+            "unexpected errors: {}",
+            self.body
+        );
         &self.body["data"]
     }
 }
@@ -121,22 +136,30 @@ impl TestApp {
         });
         tweak(&mut config);
         let clock = Arc::new(TestClock::default());
-        let state = AppState::build(config, clock.clone()).await.expect("app state");
+        let state = AppState::build(config, clock.clone())
+            .await
+            .expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = orgraph::http::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
         });
         TestApp {
             addr,
             base: format!("http://{addr}"),
-            http: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .unwrap(),
             clock,
             state,
             dir,
@@ -170,12 +193,21 @@ impl TestApp {
     }
 
     pub async fn token_request(&self, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http.post(self.url("/oauth/token")).form(form).send().await.unwrap()
+        self.http
+            .post(self.url("/oauth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> String {
         let res = self
-            .token_request(&[("grant_type", "password"), ("username", email), ("password", password)])
+            .token_request(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password),
+            ])
             .await;
         assert_eq!(res.status(), 200, "sign-in of {email} failed");
         let v: Value = res.json().await.unwrap();
@@ -193,7 +225,15 @@ impl TestApp {
 
     /// Total SQL statements sent so far (from /metrics).
     pub async fn sql_count(&self) -> u64 {
-        let text = self.http.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         text.lines()
             .find(|l| l.starts_with("orgraph_db_queries_total "))
             .and_then(|l| l.split_whitespace().nth(1))
@@ -233,13 +273,26 @@ pub const CREATE_USER: &str = "mutation($i: CreateUserInput!) { createUser(input
 impl TestApp {
     pub async fn create_org(&self, token: &str, handle: &str) -> String {
         let d = self
-            .ok(Some(token), CREATE_ORG, json!({ "i": { "handle": handle, "name": format!("Org {handle}") } }))
+            .ok(
+                Some(token),
+                CREATE_ORG,
+                json!({ "i": { "handle": handle, "name": format!("Org {handle}") } }),
+            )
             .await;
-        d["createOrganization"]["organization"]["id"].as_str().unwrap().to_string()
+        d["createOrganization"]["organization"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Create a PERSON member with a password and sign them in.
-    pub async fn user(&self, admin_token: &str, org_id: &str, email: &str, role: &str) -> (String, String) {
+    pub async fn user(
+        &self,
+        admin_token: &str,
+        org_id: &str,
+        email: &str,
+        role: &str,
+    ) -> (String, String) {
         let d = self
             .ok(
                 Some(admin_token),
@@ -247,7 +300,10 @@ impl TestApp {
                 json!({ "i": { "organization": org_id, "email": email, "password": PASSWORD, "role": role } }),
             )
             .await;
-        let id = d["createUser"]["account"]["id"].as_str().unwrap().to_string();
+        let id = d["createUser"]["account"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         (self.sign_in(email, PASSWORD).await, id)
     }
 
@@ -258,12 +314,20 @@ impl TestApp {
         // then create their own organizations and become their admins.
         let scratch1 = self.create_org(&site_admin, "scratch-one").await;
         let scratch2 = self.create_org(&site_admin, "scratch-two").await;
-        let (admin, admin_id) = self.user(&site_admin, &scratch1, "admin@example.com", "MEMBER").await;
-        let (outsider, outsider_id) = self.user(&site_admin, &scratch2, "outsider@example.com", "MEMBER").await;
+        let (admin, admin_id) = self
+            .user(&site_admin, &scratch1, "admin@example.com", "MEMBER")
+            .await;
+        let (outsider, outsider_id) = self
+            .user(&site_admin, &scratch2, "outsider@example.com", "MEMBER")
+            .await;
         let org_id = self.create_org(&admin, "acme").await;
         let other_org_id = self.create_org(&outsider, "other").await;
-        let (billing, billing_id) = self.user(&admin, &org_id, "billing@example.com", "BILLING_MANAGER").await;
-        let (member, member_id) = self.user(&admin, &org_id, "member@example.com", "MEMBER").await;
+        let (billing, billing_id) = self
+            .user(&admin, &org_id, "billing@example.com", "BILLING_MANAGER")
+            .await;
+        let (member, member_id) = self
+            .user(&admin, &org_id, "member@example.com", "MEMBER")
+            .await;
         // The outsider must not share an organization with acme's people.
         World {
             site_admin,

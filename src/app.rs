@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub events: EventBus,
     pub schema: AppSchema,
+    /// In-memory usage counters, flushed into daily rows.
+    pub usage: Arc<crate::usage::Usage>,
     /// Key for tamper-evident cursors, derived from the signing key.
     pub cursor_key: Arc<[u8; 32]>,
 }
@@ -65,6 +67,7 @@ impl AppState {
             clock,
             metrics,
             events: EventBus::new(4096),
+            usage: Arc::new(crate::usage::Usage::new()),
             schema,
             cursor_key,
         })

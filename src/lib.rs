@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod usage;
 
 pub use app::AppState;
 pub use config::Config;

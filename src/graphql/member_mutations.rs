@@ -14,8 +14,8 @@ pub struct AddMemberInput {
     pub organization: ID,
     /// An account ID or an email address.
     pub account: String,
-    #[graphql(default_with = "Role::Member")]
-    pub role: Role,
+    #[graphql(default_with = "Some(Role::Member)")]
+    pub role: Option<Role>,
 }
 
 #[derive(SimpleObject)]
@@ -30,8 +30,8 @@ pub struct CreateUserInput {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password: Option<String>,
-    #[graphql(default_with = "Role::Member")]
-    pub role: Role,
+    #[graphql(default_with = "Some(Role::Member)")]
+    pub role: Option<Role>,
 }
 
 #[derive(SimpleObject)]
@@ -95,7 +95,7 @@ impl MemberMutations {
                 &["account"],
             )?)
         };
-        let m = members::add_member(c, org, account, input.role).await?;
+        let m = members::add_member(c, org, account, input.role.unwrap_or(Role::Member)).await?;
         Ok(AddMemberPayload {
             membership: Membership::new(m, Some(None)),
         })
@@ -117,7 +117,7 @@ impl MemberMutations {
                 first_name: input.first_name,
                 last_name: input.last_name,
                 password: input.password,
-                role: input.role,
+                role: input.role.unwrap_or(Role::Member),
             },
         )
         .await?;

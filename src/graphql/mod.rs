@@ -9,6 +9,7 @@ pub mod org_mutations;
 pub mod organization;
 pub mod pagination;
 pub mod query;
+pub mod scalars;
 pub mod seat;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -25,6 +26,7 @@ pub type AppSchema = Schema<query::QueryRoot, MutationRoot, EmptySubscription>;
 
 pub fn build_schema(config: &Config) -> AppSchema {
     let mut b = Schema::build(query::QueryRoot, MutationRoot::default(), EmptySubscription)
+        .register_output_type::<crate::error::ErrorCode>()
         .limit_depth(16)
         .limit_recursive_depth(32)
         .limit_directives(8);

@@ -1,10 +1,10 @@
 //! Organization mutations: thin wrappers over domain::organizations.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
-use chrono::NaiveDate;
 
 use super::ids;
 use super::organization::Organization;
+use super::scalars::Date;
 use crate::domain::{organizations as orgs, Caller};
 
 #[derive(InputObject)]
@@ -52,8 +52,8 @@ pub struct SetPlanInput {
     pub organization: ID,
     pub name: String,
     pub seat_limit: i32,
-    pub starts_on: NaiveDate,
-    pub ends_on: Option<NaiveDate>,
+    pub starts_on: Date,
+    pub ends_on: Option<Date>,
 }
 
 #[derive(SimpleObject)]
@@ -146,8 +146,8 @@ impl OrgMutations {
             orgs::SetPlan {
                 name: input.name,
                 seat_limit: input.seat_limit,
-                starts_on: input.starts_on,
-                ends_on: input.ends_on,
+                starts_on: input.starts_on.0,
+                ends_on: input.ends_on.map(|d| d.0),
             },
         )
         .await?;

@@ -1,7 +1,9 @@
 //! Organization objects and their plan, settings and members.
 
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
+
+use super::scalars::Date;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
@@ -32,9 +34,9 @@ pub struct Plan {
     pub name: String,
     /// Seats purchased: the most seats that may be assigned at once.
     pub seat_limit: i32,
-    pub starts_on: NaiveDate,
+    pub starts_on: Date,
     /// Null for a plan with no end. Access tokens never outlive it.
-    pub ends_on: Option<NaiveDate>,
+    pub ends_on: Option<Date>,
 }
 
 fn escape_like(s: &str) -> String {
@@ -85,8 +87,8 @@ impl Organization {
         Plan {
             name: self.0.plan_name.clone(),
             seat_limit: self.0.seat_limit,
-            starts_on: self.0.plan_starts_on,
-            ends_on: self.0.plan_ends_on,
+            starts_on: Date(self.0.plan_starts_on),
+            ends_on: self.0.plan_ends_on.map(Date),
         }
     }
     /// The caller's role here; null when the caller is not a member (site admin, service account).

@@ -1,0 +1,91 @@
+//! Usage counters (rules.md / contract `UsageMetric`). Counting never adds a
+//! database write to the request path: increments land in memory and are
+//! flushed in batches into per-day rows (`usage_counters`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UsageMetric {
+    /// GraphQL and OAuth requests made in the organization's name.
+    ApiRequests,
+    /// Successful access-token checks (introspection) for the organization's tokens.
+    TokenVerifications,
+    TokensIssued,
+    InvitationsSent,
+    MembersJoined,
+    /// Highest number of seats in use at any moment of the bucket.
+    PeakSeats,
+}
+
+impl UsageMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageMetric::ApiRequests => "API_REQUESTS",
+            UsageMetric::TokenVerifications => "TOKEN_VERIFICATIONS",
+            UsageMetric::TokensIssued => "TOKENS_ISSUED",
+            UsageMetric::InvitationsSent => "INVITATIONS_SENT",
+            UsageMetric::MembersJoined => "MEMBERS_JOINED",
+            UsageMetric::PeakSeats => "PEAK_SEATS",
+        }
+    }
+
+    /// PEAK_SEATS keeps the maximum; every other metric is a sum.
+    pub fn is_peak(self) -> bool {
+        matches!(self, UsageMetric::PeakSeats)
+    }
+}
+
+pub type Key = (Uuid, NaiveDate, UsageMetric);
+
+/// Pending increments (sums) and peaks, keyed by organization, UTC day, metric.
+#[derive(Default)]
+pub struct Usage {
+    pending: Mutex<HashMap<Key, i64>>,
+}
+
+impl Usage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add `n` to a summed metric.
+    pub fn incr(&self, org: Uuid, metric: UsageMetric, n: i64, at: DateTime<Utc>) {
+        debug_assert!(!metric.is_peak());
+        *self
+            .pending
+            .lock()
+            .entry((org, at.date_naive(), metric))
+            .or_insert(0) += n;
+    }
+
+    /// Record the seats in use after a change (PEAK_SEATS keeps the max).
+    pub fn seats_in_use(&self, org: Uuid, seats: i64, at: DateTime<Utc>) {
+        let mut p = self.pending.lock();
+        let e = p
+            .entry((org, at.date_naive(), UsageMetric::PeakSeats))
+            .or_insert(seats);
+        *e = (*e).max(seats);
+    }
+
+    /// Take everything pending (the flusher writes it; on failure it puts it back).
+    pub fn take(&self) -> HashMap<Key, i64> {
+        std::mem::take(&mut *self.pending.lock())
+    }
+
+    /// Return entries that could not be written, merged with newer ones.
+    pub fn restore(&self, entries: HashMap<Key, i64>) {
+        let mut p = self.pending.lock();
+        for (k, v) in entries {
+            let e = p.entry(k).or_insert(if k.2.is_peak() { v } else { 0 });
+            if k.2.is_peak() {
+                *e = (*e).max(v);
+            } else {
+                *e += v;
+            }
+        }
+    }
+}

@@ -27,6 +27,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub events: EventBus,
     pub schema: AppSchema,
+    /// Access-token lastUsedAt times, written in batches.
+    pub last_used: Arc<crate::domain::tokens::LastUsed>,
+    /// Client secrets already verified with argon2 (see SecretCache).
+    pub client_secrets: Arc<crate::domain::service_accounts::SecretCache>,
     /// In-memory usage counters, flushed into daily rows.
     pub usage: Arc<crate::usage::Usage>,
     /// Key for tamper-evident cursors, derived from the signing key.
@@ -59,7 +63,7 @@ impl AppState {
             Arc::new(out)
         };
         let schema = graphql::build_schema(&config);
-        Ok(AppState {
+        let state = AppState {
             hasher: Hasher::new(config.max_concurrent_hashes),
             config: Arc::new(config),
             db,
@@ -68,9 +72,16 @@ impl AppState {
             metrics,
             events: EventBus::new(4096),
             usage: Arc::new(crate::usage::Usage::new()),
+            last_used: Default::default(),
+            client_secrets: Default::default(),
             schema,
             cursor_key,
-        })
+        };
+        crate::domain::tokens::spawn_last_used_flusher(
+            state.clone(),
+            std::time::Duration::from_secs(5),
+        );
+        Ok(state)
     }
 
     pub async fn build_default(config: Config) -> anyhow::Result<Self> {
@@ -96,6 +107,9 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Err(e) = state.last_used.flush(&state).await {
+        tracing::warn!(error = ?e.code(), "final lastUsedAt flush failed");
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -12,7 +12,7 @@ use super::authz::{standing_in, Standing};
 use super::{audit, validate, Caller, Role};
 use crate::auth::Principal;
 use crate::db::{lock_org, WriteTx};
-use crate::entity::{access_token, account, membership, seat};
+use crate::entity::{account, membership};
 use crate::error::{on_unique, AppError, AppResult};
 
 async fn locked<'a>(
@@ -226,81 +226,28 @@ pub async fn update_role(
     Ok(after)
 }
 
-/// Delete the membership, its seat, and revoke the member's active tokens,
-/// writing one audit event per changed object. Returns whether a seat went.
+/// Delete the membership, its seat and the member's active tokens, writing
+/// one audit event per changed object. Returns whether a seat went.
 async fn drop_member<C: ConnectionTrait>(
     tx: &C,
     c: &Caller,
     m: &membership::Model,
     action: &'static str,
 ) -> AppResult<bool> {
-    let now = c.now();
-    let org_id = m.organization_id;
-    let account_id = m.account_id;
-    let seat_gone = seat::Entity::delete_many()
-        .filter(seat::Column::OrganizationId.eq(org_id))
-        .filter(seat::Column::AccountId.eq(account_id))
-        .exec(tx)
-        .await?
-        .rows_affected
-        > 0;
-    let tokens: Vec<access_token::Model> = access_token::Entity::find()
-        .filter(access_token::Column::OrganizationId.eq(org_id))
-        .filter(access_token::Column::AccountId.eq(account_id))
-        .filter(access_token::Column::RevokedAt.is_null())
-        .all(tx)
-        .await?;
-    if !tokens.is_empty() {
-        access_token::Entity::update_many()
-            .col_expr(
-                access_token::Column::RevokedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(access_token::Column::Id.is_in(tokens.iter().map(|t| t.id)))
-            .exec(tx)
-            .await?;
-    }
+    let seat_gone = super::seats::revoke_in(tx, c, m.organization_id, m.account_id, action).await?;
     membership::Entity::delete_by_id(m.id).exec(tx).await?;
     audit::record(
         tx,
-        now,
+        c.now(),
         audit::Event {
-            organization_id: Some(org_id),
+            organization_id: Some(m.organization_id),
             action,
             actor: &c.principal,
-            target_account_id: Some(account_id),
+            target_account_id: Some(m.account_id),
             data: json!({ "role": m.role }),
         },
     )
     .await?;
-    if seat_gone {
-        audit::record(
-            tx,
-            now,
-            audit::Event {
-                organization_id: Some(org_id),
-                action: "seat.revoke",
-                actor: &c.principal,
-                target_account_id: Some(account_id),
-                data: json!({ "reason": action }),
-            },
-        )
-        .await?;
-    }
-    for t in &tokens {
-        audit::record(
-            tx,
-            now,
-            audit::Event {
-                organization_id: Some(org_id),
-                action: "token.revoke",
-                actor: &c.principal,
-                target_account_id: Some(account_id),
-                data: json!({ "token": t.id, "prefix": t.prefix, "reason": action }),
-            },
-        )
-        .await?;
-    }
     Ok(seat_gone)
 }
 

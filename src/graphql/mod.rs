@@ -11,15 +11,22 @@ pub mod pagination;
 pub mod query;
 pub mod scalars;
 pub mod seat;
+pub mod service_account;
+pub mod token;
+pub mod user_error;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::config::Config;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     org_mutations::OrgMutations,
     member_mutations::MemberMutations,
+    seat::SeatMutations,
+    token::TokenMutations,
+    service_account::ServiceAccountMutations,
 );
 
 pub type AppSchema = Schema<query::QueryRoot, MutationRoot, EmptySubscription>;

@@ -345,3 +345,112 @@ impl TestApp {
         }
     }
 }
+
+pub const ASSIGN: &str = "mutation($i: SeatAccountsInput!) { assignSeats(input: $i) { results { account seat { assignedAt } error { code field } } seats { limit used available } } }";
+pub const REVOKE_SEATS: &str = "mutation($i: SeatAccountsInput!) { revokeSeats(input: $i) { results { account error { code } } seats { used } } }";
+pub const ISSUE: &str = "mutation($i: IssueAccessTokenInput!) { issueAccessToken(input: $i) { secret accessToken { id prefix expiresAt active account { id } } } }";
+pub const SET_PLAN: &str = "mutation($i: SetPlanInput!) { setPlan(input: $i) { organization { plan { seatLimit endsOn } } } }";
+pub const CREATE_SA: &str = "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientSecret serviceAccount { id name clientId } } }";
+
+impl TestApp {
+    /// `n` MANAGED members (no password: no argon2 cost) of an organization.
+    pub async fn managed_members(&self, token: &str, org_id: &str, n: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let d = self
+                .ok(
+                    Some(token),
+                    CREATE_USER,
+                    json!({"i": {"organization": org_id, "firstName": format!("m{i}")}}),
+                )
+                .await;
+            ids.push(
+                d["createUser"]["account"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        ids
+    }
+
+    pub async fn set_plan(
+        &self,
+        site_admin: &str,
+        org_id: &str,
+        limit: i64,
+        ends_on: Option<&str>,
+    ) -> Resp {
+        let mut i = json!({"organization": org_id, "name": "team", "seatLimit": limit, "startsOn": "2026-01-01"});
+        if let Some(e) = ends_on {
+            i["endsOn"] = json!(e);
+        }
+        self.gql(Some(site_admin), SET_PLAN, json!({ "i": i }))
+            .await
+    }
+
+    pub async fn assign(&self, token: &str, org_id: &str, accounts: &[String]) -> Resp {
+        self.gql(
+            Some(token),
+            ASSIGN,
+            json!({"i": {"organization": org_id, "accounts": accounts}}),
+        )
+        .await
+    }
+
+    /// A service account: (id, client id, client secret).
+    pub async fn service_account(
+        &self,
+        admin: &str,
+        org_id: &str,
+        name: &str,
+    ) -> (String, String, String) {
+        let d = self
+            .ok(
+                Some(admin),
+                CREATE_SA,
+                json!({"i": {"organization": org_id, "name": name}}),
+            )
+            .await;
+        let sa = &d["createServiceAccount"];
+        (
+            sa["serviceAccount"]["id"].as_str().unwrap().to_string(),
+            sa["serviceAccount"]["clientId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            sa["clientSecret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The client-credentials grant with HTTP Basic.
+    pub async fn sa_token(&self, client_id: &str, secret: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// RFC 7662 introspection authenticated as a service account.
+    pub async fn introspect(&self, client_id: &str, secret: &str, token: &str) -> Value {
+        let res = self
+            .http
+            .post(self.url("/oauth/introspect"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+}

@@ -134,13 +134,16 @@ impl TestApp {
             Some(p) => p.url(),
             None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
         });
+        // Bind first, so links the server builds (sign-in URLs, mail) point here.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.bind = addr;
+        config.public_url = Some(format!("http://{addr}"));
         tweak(&mut config);
         let clock = Arc::new(TestClock::default());
         let state = AppState::build(config, clock.clone())
             .await
             .expect("app state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let router = orgraph::http::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

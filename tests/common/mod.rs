@@ -19,7 +19,7 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    async fn create(server: &str) -> PgDatabase {
+    pub async fn create(server: &str) -> PgDatabase {
         use sea_orm::{ConnectionTrait, Database};
         let name = format!("orgraph_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(format!("{}/postgres", server.trim_end_matches('/')))

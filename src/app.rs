@@ -66,11 +66,11 @@ impl AppState {
         let state = AppState {
             hasher: Hasher::new(config.max_concurrent_hashes),
             config: Arc::new(config),
+            events: db.bus.clone(),
             db,
             keys: Arc::new(keys),
             clock,
             metrics,
-            events: EventBus::new(4096),
             usage: Arc::new(crate::usage::Usage::new()),
             last_used: Default::default(),
             client_secrets: Default::default(),

@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod oauth;
 pub mod oauth_client;
 pub mod ops;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             post(graphql::post_graphql).get(graphql::get_graphql),
         )
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(ws::websocket))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/introspect", post(oauth_client::introspect))
         .route("/oauth/revoke", post(oauth_client::revoke))

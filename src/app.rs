@@ -45,7 +45,13 @@ impl AppState {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let metrics = Arc::new(Metrics::new());
-        let db = db::connect(&config.database_url(), config.db_pool, metrics.clone()).await?;
+        let db = db::connect(
+            &config.database_url(),
+            config.db_pool,
+            std::time::Duration::from_secs(config.db_acquire_timeout),
+            metrics.clone(),
+        )
+        .await?;
         Migrator::up(&db.conn, None)
             .await
             .context("running migrations")?;

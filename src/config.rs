@@ -172,6 +172,15 @@ pub struct Config {
         global = true
     )]
     pub request_timeout: u64,
+    /// Seconds a request waits for a database connection before failing
+    /// (keep it short: when the database is down, requests fail fast).
+    #[arg(
+        long,
+        env = "ORGRAPH_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub db_acquire_timeout: u64,
     /// Database connection pool size.
     #[arg(long, env = "ORGRAPH_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,

@@ -321,7 +321,7 @@ async fn rotation_accepts_old_keys_while_they_are_listed() {
         .is_none());
     let keys = orgraph::auth::jwt::Keys::new(
         &orgraph::auth::jwt::load_or_generate(None, new.dir.path()).unwrap(),
-        &[old_key.clone()],
+        std::slice::from_ref(&old_key),
         "http://orgraph.test".into(),
         900,
     )

@@ -31,6 +31,8 @@ pub struct AppState {
     pub usage: Arc<crate::usage::Usage>,
     /// Key for tamper-evident cursors, derived from the signing key.
     pub cursor_key: Arc<[u8; 32]>,
+    /// The mail outbox worker: `wake()` after committing mail, `stop()` at shutdown.
+    pub mail: crate::mail::Outbox,
 }
 
 impl AppState {
@@ -59,6 +61,15 @@ impl AppState {
             Arc::new(out)
         };
         let schema = graphql::build_schema(&config);
+        let mail = crate::mail::Outbox::new();
+        crate::mail::worker::spawn(
+            &config,
+            db.conn.clone(),
+            clock.clone(),
+            metrics.clone(),
+            &mail,
+        )
+        .await?;
         Ok(AppState {
             hasher: Hasher::new(config.max_concurrent_hashes),
             config: Arc::new(config),
@@ -70,6 +81,7 @@ impl AppState {
             usage: Arc::new(crate::usage::Usage::new()),
             schema,
             cursor_key,
+            mail,
         })
     }
 
@@ -96,6 +108,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // Deliver what is due now; anything left stays in the outbox for the next start.
+    state.mail.stop().await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -27,6 +27,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub events: EventBus,
     pub schema: AppSchema,
+    /// Access-token lastUsedAt times, written in batches.
+    pub last_used: Arc<crate::domain::tokens::LastUsed>,
+    /// Client secrets already verified with argon2 (see SecretCache).
+    pub client_secrets: Arc<crate::domain::service_accounts::SecretCache>,
     /// In-memory usage counters, flushed into daily rows.
     pub usage: Arc<crate::usage::Usage>,
     /// Key for tamper-evident cursors, derived from the signing key.
@@ -70,19 +74,26 @@ impl AppState {
             &mail,
         )
         .await?;
-        Ok(AppState {
+        let state = AppState {
             hasher: Hasher::new(config.max_concurrent_hashes),
             config: Arc::new(config),
+            events: db.bus.clone(),
             db,
             keys: Arc::new(keys),
             clock,
             metrics,
-            events: EventBus::new(4096),
             usage: Arc::new(crate::usage::Usage::new()),
+            last_used: Default::default(),
+            client_secrets: Default::default(),
             schema,
             cursor_key,
             mail,
-        })
+        };
+        crate::domain::tokens::spawn_last_used_flusher(
+            state.clone(),
+            std::time::Duration::from_secs(5),
+        );
+        Ok(state)
     }
 
     pub async fn build_default(config: Config) -> anyhow::Result<Self> {
@@ -108,6 +119,9 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Err(e) = state.last_used.flush(&state).await {
+        tracing::warn!(error = ?e.code(), "final lastUsedAt flush failed");
+    }
     // Deliver what is due now; anything left stays in the outbox for the next start.
     state.mail.stop().await;
     tracing::info!("shut down cleanly");

@@ -6,6 +6,10 @@ pub mod audit;
 pub mod authz;
 pub mod members;
 pub mod organizations;
+pub mod seats;
+pub mod service_accounts;
+pub mod signin;
+pub mod tokens;
 pub mod validate;
 
 use async_graphql::Enum;

@@ -183,6 +183,50 @@ impl Organization {
         ))
     }
 
+    async fn seats(&self) -> super::seat::SeatPool {
+        super::seat::SeatPool {
+            org: self.0.clone(),
+            used: None,
+        }
+    }
+
+    async fn service_accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::service_account::ServiceAccountConnection> {
+        let c = ctx.data::<Caller>()?;
+        Ok(
+            super::service_account::list(c, self.0.id, PageArgs::new(first, after, last, before))
+                .await?,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn access_tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        account: Option<ID>,
+        active: Option<bool>,
+    ) -> Result<super::token::AccessTokenConnection> {
+        let c = ctx.data::<Caller>()?;
+        Ok(super::token::list(
+            c,
+            self.0.id,
+            PageArgs::new(first, after, last, before),
+            account,
+            active,
+        )
+        .await?)
+    }
+
     async fn member(&self, ctx: &Context<'_>, account: ID) -> Result<Option<Membership>> {
         let c = ctx.data::<Caller>()?;
         let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {

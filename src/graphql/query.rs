@@ -22,6 +22,8 @@ pub enum Node {
     Account(Account),
     Organization(Organization),
     Membership(Membership),
+    AccessToken(super::token::AccessToken),
+    ServiceAccount(super::service_account::ServiceAccount),
 }
 
 #[derive(Default)]
@@ -105,11 +107,15 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
                 None
             }
         }
+        "AccessToken" => super::token::visible(c, uuid).await?.map(Node::AccessToken),
+        "ServiceAccount" => super::service_account::visible(c, uuid)
+            .await?
+            .map(Node::ServiceAccount),
         _ => None,
     })
 }
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let c = ctx.data::<Caller>()?;
@@ -164,9 +170,10 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default = false)] all: bool,
+        #[graphql(default_with = "Some(false)")] all: Option<bool>,
     ) -> Result<OrganizationConnection> {
         let c = ctx.data::<Caller>()?;
+        let all = all.unwrap_or(false);
         let page = Page::parse(
             &PageArgs::new(first, after, last, before),
             "Organization",

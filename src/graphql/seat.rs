@@ -1,15 +1,23 @@
-//! Seat objects.
+//! Seats: the pool, assignments and the bulk seat mutations.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::account::Account;
-use crate::domain::Caller;
-use crate::entity::seat;
+use super::ids;
+use super::pagination::{Page, PageArgs, TotalCount};
+use super::user_error::UserError;
+use crate::connection;
+use crate::domain::organizations::seats_used;
+use crate::domain::{seats, Caller};
+use crate::entity::{organization, seat};
 use crate::error::AppError;
 
 #[derive(Clone)]
 pub struct Seat(pub seat::Model);
+
+connection!(SeatConnection, SeatEdge, Seat);
 
 #[Object]
 impl Seat {
@@ -30,9 +38,131 @@ impl Seat {
             return Ok(None);
         };
         let c = ctx.data::<Caller>()?;
+        let visible = super::account::can_see_account(c, by).await?;
         Ok(c.loaders.account(by).await?.map(|a| Account {
             model: a,
-            email_visible: false,
+            email_visible: visible,
         }))
+    }
+}
+
+/// The organization's seats. `used` is known when a mutation just counted it.
+pub struct SeatPool {
+    pub org: organization::Model,
+    pub used: Option<i64>,
+}
+
+impl SeatPool {
+    async fn used_now(&self, c: &Caller) -> Result<i64> {
+        Ok(match self.used {
+            Some(u) => u,
+            None => seats_used(&c.state.db.conn, self.org.id).await?,
+        })
+    }
+}
+
+#[Object]
+impl SeatPool {
+    async fn limit(&self) -> i32 {
+        self.org.seat_limit
+    }
+    async fn used(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.used_now(ctx.data::<Caller>()?).await? as i32)
+    }
+    async fn available(&self, ctx: &Context<'_>) -> Result<i32> {
+        let used = self.used_now(ctx.data::<Caller>()?).await?;
+        Ok((self.org.seat_limit as i64 - used).max(0) as i32)
+    }
+    async fn assignments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<SeatConnection> {
+        let c = ctx.data::<Caller>()?;
+        let page = Page::parse(
+            &PageArgs::new(first, after, last, before),
+            "Seat",
+            c.state.cursor_key.clone(),
+        )?;
+        let sel = seat::Entity::find().filter(seat::Column::OrganizationId.eq(self.org.id));
+        let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
+        let rows = page
+            .apply(sel, seat::Column::Id)
+            .all(&c.state.db.conn)
+            .await?;
+        Ok(SeatConnection::build(&page, rows, |s| s.id, Seat, total))
+    }
+}
+
+#[derive(InputObject)]
+pub struct SeatAccountsInput {
+    pub organization: ID,
+    pub accounts: Vec<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct SeatResult {
+    pub account: ID,
+    pub seat: Option<Seat>,
+    pub error: Option<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct SeatResultsPayload {
+    pub results: Vec<SeatResult>,
+    pub seats: SeatPool,
+}
+
+fn payload(batch: seats::SeatBatch) -> SeatResultsPayload {
+    SeatResultsPayload {
+        results: batch
+            .outcomes
+            .into_iter()
+            .map(|o| match o.result {
+                Ok(s) => SeatResult {
+                    account: o.account,
+                    seat: s.map(Seat),
+                    error: None,
+                },
+                Err(e) => SeatResult {
+                    account: o.account,
+                    seat: None,
+                    error: Some(UserError::from(&e)),
+                },
+            })
+            .collect(),
+        seats: SeatPool {
+            org: batch.org,
+            used: Some(batch.used),
+        },
+    }
+}
+
+#[derive(Default)]
+pub struct SeatMutations;
+
+#[Object]
+impl SeatMutations {
+    async fn assign_seats(
+        &self,
+        ctx: &Context<'_>,
+        input: SeatAccountsInput,
+    ) -> Result<SeatResultsPayload> {
+        let c = ctx.data::<Caller>()?;
+        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        Ok(payload(seats::assign_seats(c, org, &input.accounts).await?))
+    }
+
+    async fn revoke_seats(
+        &self,
+        ctx: &Context<'_>,
+        input: SeatAccountsInput,
+    ) -> Result<SeatResultsPayload> {
+        let c = ctx.data::<Caller>()?;
+        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        Ok(payload(seats::revoke_seats(c, org, &input.accounts).await?))
     }
 }

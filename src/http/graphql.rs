@@ -5,12 +5,11 @@
 //! size. So the transport is ours: JSON or (with a preflight header)
 //! multipart POST, queries only over GET, batches capped.
 
-use async_graphql::http::{MultipartOptions, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse, Data, Request as GqlRequest};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -330,34 +329,4 @@ pub async fn get_graphql(
         &headers,
     )
     .await
-}
-
-/// Websocket: both subprotocols; the bearer token comes in connection_init.
-pub async fn websocket(
-    State(state): State<AppState>,
-    protocol: GraphQLProtocol,
-    ws: WebSocketUpgrade,
-) -> Response {
-    ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let schema = state.schema.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let auth = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let principal = authenticate(&state, auth.as_deref())
-                        .await
-                        .map_err(|_| async_graphql::Error::new("unauthorized"))?;
-                    if principal.is_anonymous() {
-                        return Err(async_graphql::Error::new("unauthorized"));
-                    }
-                    let mut data = Data::default();
-                    data.insert(Caller::new(state.clone(), principal));
-                    Ok(data)
-                })
-                .serve()
-        })
 }

@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod oauth;
 pub mod oauth_client;
 pub mod ops;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -42,8 +43,11 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             post(graphql::post_graphql).get(graphql::get_graphql),
         )
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(ws::websocket))
         .route("/oauth/token", post(oauth::token))
+        .route("/oauth/introspect", post(oauth_client::introspect))
+        .route("/oauth/revoke", post(oauth_client::revoke))
+        .route("/signin/{token}", get(oauth_client::signin))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -1,22 +1,205 @@
-//! The client-credentials grant (service accounts). Filled in with the
-//! service-accounts work; until then it is refused as unsupported.
+//! Client authentication for service accounts (HTTP Basic or body
+//! parameters), the client-credentials grant, token introspection
+//! (RFC 7662), revocation (RFC 7009) and sign-in URLs.
 
 use std::collections::HashMap;
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
 
-use super::oauth::oauth_error;
+use super::oauth::{oauth_error, params, token_response};
 use crate::app::AppState;
+use crate::auth::principal::authenticate;
+use crate::domain::service_accounts::authenticate_client;
+use crate::domain::signin;
+use crate::domain::tokens::{self, Introspector};
+use crate::entity::service_account;
+use crate::graphql::ids;
+use crate::usage::UsageMetric;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+fn internal() -> Response {
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "internal error",
+    )
+}
+
+/// `Authorization: Basic base64(client_id:client_secret)` (RFC 6749 §2.3.1,
+/// form-urlencoded components).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let b64 = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
+    let raw = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let dec = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((dec(id)?, dec(secret)?))
+}
+
+enum ClientAuth {
+    None,
+    Bad,
+    Ok(service_account::Model),
+}
+
+async fn client_auth(
+    state: &AppState,
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> Result<ClientAuth, Response> {
+    let creds =
+        basic_credentials(headers).or_else(|| match (p.get("client_id"), p.get("client_secret")) {
+            (Some(i), Some(s)) => Some((i.clone(), s.clone())),
+            _ => None,
+        });
+    let Some((id, secret)) = creds else {
+        return Ok(ClientAuth::None);
+    };
+    match authenticate_client(state, &id, &secret).await {
+        Ok(Some(sa)) => Ok(ClientAuth::Ok(sa)),
+        Ok(None) => Ok(ClientAuth::Bad),
+        Err(_) => Err(internal()),
+    }
+}
+
+fn invalid_client() -> Response {
+    oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client authentication failed",
+    )
+}
 
 pub async fn client_credentials(
-    _state: &AppState,
-    _headers: &HeaderMap,
-    _p: &HashMap<String, String>,
+    state: &AppState,
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
 ) -> Response {
-    oauth_error(
-        StatusCode::BAD_REQUEST,
-        "unsupported_grant_type",
-        "client_credentials is not enabled yet",
-    )
+    let sa = match client_auth(state, headers, p).await {
+        Ok(ClientAuth::Ok(sa)) => sa,
+        Ok(_) => return invalid_client(),
+        Err(r) => return r,
+    };
+    let now = state.clock.now();
+    state
+        .usage
+        .incr(sa.organization_id, UsageMetric::ApiRequests, 1, now);
+    // lastUsedAt of the service account: one write per token request.
+    let _ = service_account::Entity::update_many()
+        .col_expr(
+            service_account::Column::LastUsedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(service_account::Column::Id.eq(sa.id))
+        .exec(&state.db.conn)
+        .await;
+    match state
+        .keys
+        .issue(sa.id, "service", Some(sa.organization_id), now)
+    {
+        Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
+        Err(_) => internal(),
+    }
+}
+
+fn inactive() -> Response {
+    axum::Json(json!({ "active": false })).into_response()
+}
+
+/// RFC 7662. The caller is a service account (client credentials; it learns
+/// only about its own organization's tokens) or a site admin's bearer JWT.
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = match params(&headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let who = match client_auth(&state, &headers, &p).await {
+        Ok(ClientAuth::Ok(sa)) => Introspector::ServiceAccountOf(sa.organization_id),
+        Ok(ClientAuth::Bad) => return invalid_client(),
+        Err(r) => return r,
+        Ok(ClientAuth::None) => {
+            let bearer = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match authenticate(&state, bearer).await {
+                Ok(p) if p.is_site_admin() => Introspector::SiteAdmin,
+                _ => return invalid_client(),
+            }
+        }
+    };
+    let Some(token) = p.get("token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    match tokens::introspect(&state, token, &who).await {
+        Ok(Some(i)) => {
+            let scopes: Vec<String> = serde_json::from_str(&i.token.scopes).unwrap_or_default();
+            axum::Json(json!({
+                "active": true,
+                "sub": ids::encode("Account", i.token.account_id).0,
+                "org": i.org_handle,
+                "scope": scopes.join(" "),
+                "exp": i.token.expires_at.timestamp(),
+                "iat": i.token.created_at.timestamp(),
+                "token_type": "access_token",
+            }))
+            .into_response()
+        }
+        Ok(None) => inactive(),
+        Err(_) => internal(),
+    }
+}
+
+/// RFC 7009: the holder revokes its token; always 200.
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let p = match params(&headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Some(token) = p.get("token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required",
+        );
+    };
+    match tokens::revoke_by_holder(&state, token).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(_) => internal(),
+    }
+}
+
+/// `GET /signin/{token}`: a session JWT while the sign-in token is live.
+pub async fn signin(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match signin::redeem(&state, &token).await {
+        Ok(Some(account)) => match state.keys.issue(account, "person", None, state.clock.now()) {
+            Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
+            Err(_) => internal(),
+        },
+        Ok(None) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "the sign-in link is invalid or has expired",
+        ),
+        Err(_) => internal(),
+    }
 }

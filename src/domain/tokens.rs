@@ -1,0 +1,408 @@
+//! Access tokens (invariant 3): issued only to seated members, never
+//! outliving the plan, revoked with the seat or the membership, stored as
+//! SHA-256 and shown once.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use parking_lot::Mutex;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::authz::standing_in;
+use super::{audit, validate, Caller};
+use crate::app::AppState;
+use crate::auth::{tokens, Principal};
+use crate::db::lock_org;
+use crate::entity::{access_token, membership, organization, seat};
+use crate::error::{AppError, AppResult};
+use crate::graphql::ids;
+use crate::usage::UsageMetric;
+
+pub const MAX_SCOPES: usize = 20;
+
+/// The latest expiry a token may have: the plan's last day at 23:59:59 UTC,
+/// or one year ahead when the plan has no end.
+pub fn max_expiry(org: &organization::Model, now: DateTime<Utc>) -> DateTime<Utc> {
+    match org.plan_ends_on {
+        Some(end) => end
+            .and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"))
+            .and_utc(),
+        None => now + Duration::days(365),
+    }
+}
+
+fn check_scopes(scopes: Option<Vec<String>>) -> AppResult<Vec<String>> {
+    let scopes = scopes.unwrap_or_default();
+    if scopes.len() > MAX_SCOPES {
+        return Err(AppError::bad_input(
+            &["scopes"],
+            format!("at most {MAX_SCOPES} scopes"),
+        ));
+    }
+    for (i, s) in scopes.iter().enumerate() {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":._-/".contains(c));
+        if !ok {
+            return Err(AppError::bad_input(
+                &["scopes", &i.to_string()],
+                "a scope is 1-64 chars of a-z, A-Z, 0-9 and : . _ - /",
+            ));
+        }
+    }
+    Ok(scopes)
+}
+
+pub struct IssueToken {
+    pub account: Option<Uuid>,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Issue inside an open transaction whose organization row is locked.
+/// Checks the seat and the expiry; does not count usage (callers do, after
+/// commit). Returns the row and the secret, which exists nowhere else.
+pub async fn issue_in<C: ConnectionTrait>(
+    tx: &C,
+    c: &Caller,
+    org: &organization::Model,
+    account_id: Uuid,
+    name: Option<String>,
+    scopes: Vec<String>,
+    expires_at: Option<DateTime<Utc>>,
+) -> AppResult<(access_token::Model, String)> {
+    let now = c.now();
+    let has_seat = seat::Entity::find()
+        .filter(seat::Column::OrganizationId.eq(org.id))
+        .filter(seat::Column::AccountId.eq(account_id))
+        .one(tx)
+        .await?
+        .is_some();
+    if !has_seat {
+        return Err(AppError::NoSeat);
+    }
+    let max = max_expiry(org, now);
+    if max <= now {
+        return Err(AppError::bad_input(
+            &["expiresAt"],
+            "the plan has ended; no token can be issued",
+        ));
+    }
+    let expires_at = match expires_at {
+        None => max,
+        Some(t) if t <= now => {
+            return Err(AppError::bad_input(
+                &["expiresAt"],
+                "expiresAt must be in the future",
+            ))
+        }
+        Some(t) if t > max => {
+            return Err(AppError::bad_input(
+                &["expiresAt"],
+                format!("expiresAt may be at most {}", max.to_rfc3339()),
+            ))
+        }
+        Some(t) => t,
+    };
+    let secret = tokens::new_access_token();
+    let model = access_token::Model {
+        id: Uuid::now_v7(),
+        organization_id: org.id,
+        account_id,
+        name,
+        prefix: tokens::access_token_prefix(&secret),
+        token_hash: tokens::sha256_hex(&secret),
+        scopes: serde_json::to_string(&scopes).expect("strings serialize"),
+        created_at: now,
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+        issued_by_account_id: c.principal.account_id(),
+        issued_by_service_account_id: c.principal.service_account_id(),
+    };
+    access_token::Entity::insert(access_token::ActiveModel::from(model.clone()))
+        .exec_without_returning(tx)
+        .await?;
+    audit::record(tx, now, audit::Event {
+        organization_id: Some(org.id),
+        action: "token.issue",
+        actor: &c.principal,
+        target_account_id: Some(account_id),
+        data: json!({ "token": ids::encode("AccessToken", model.id).0, "prefix": model.prefix, "expiresAt": expires_at, "scopes": scopes }),
+    })
+    .await?;
+    Ok((model, secret))
+}
+
+pub async fn issue_access_token(
+    c: &Caller,
+    org_id: Uuid,
+    input: IssueToken,
+) -> AppResult<(access_token::Model, String)> {
+    c.require_signed_in()?;
+    let name = validate::optional_text("name", input.name.as_deref(), validate::MAX_NAME)?;
+    let scopes = check_scopes(input.scopes)?;
+    let tx = c.state.db.write_tx().await?;
+    let org = lock_org(&tx, org_id).await?;
+    let st = standing_in(&*tx, &c.principal, org_id).await?;
+    st.require(true)?;
+    let me = c.principal.account_id();
+    let target = match (input.account, me) {
+        (Some(a), Some(m)) if a == m => m,
+        (Some(a), _) => {
+            st.require(st.admin())?;
+            a
+        }
+        (None, Some(m)) => m,
+        (None, None) => {
+            return Err(AppError::bad_input(
+                &["account"],
+                "a service account must name the account",
+            ))
+        }
+    };
+    let is_member = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org_id))
+        .filter(membership::Column::AccountId.eq(target))
+        .one(&*tx)
+        .await?
+        .is_some();
+    if !is_member {
+        return Err(AppError::NotFound);
+    }
+    let (model, secret) = issue_in(&*tx, c, &org, target, name, scopes, input.expires_at).await?;
+    tx.commit().await?;
+    c.state
+        .usage
+        .incr(org_id, UsageMetric::TokensIssued, 1, c.now());
+    Ok((model, secret))
+}
+
+/// Members may see and revoke their own tokens; admins (and site admins,
+/// service accounts) all of the organization's.
+pub async fn revoke_access_token(c: &Caller, token_id: Uuid) -> AppResult<access_token::Model> {
+    c.require_signed_in()?;
+    let Some(found) = access_token::Entity::find_by_id(token_id)
+        .one(&c.state.db.conn)
+        .await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let tx = c.state.db.write_tx().await?;
+    lock_org(&tx, found.organization_id).await?;
+    let st = standing_in(&*tx, &c.principal, found.organization_id).await?;
+    let own = c.principal.account_id() == Some(found.account_id);
+    if !st.visible() || !(st.admin() || own) {
+        return Err(AppError::NotFound);
+    }
+    let t = access_token::Entity::find_by_id(token_id)
+        .one(&*tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if t.revoked_at.is_some() {
+        return Ok(t);
+    }
+    let now = c.now();
+    let mut am: access_token::ActiveModel = t.into();
+    am.revoked_at = Set(Some(now));
+    let t = am.update(&*tx).await?;
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(t.organization_id),
+            action: "token.revoke",
+            actor: &c.principal,
+            target_account_id: Some(t.account_id),
+            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+/// Move active tokens' expiry to the plan's end (one year ahead without one).
+pub async fn sync_access_tokens(
+    c: &Caller,
+    org_id: Uuid,
+    accounts: Option<Vec<Uuid>>,
+) -> AppResult<u64> {
+    c.require_signed_in()?;
+    if let Some(a) = &accounts {
+        validate::bulk_len("accounts", a.len())?;
+    }
+    let tx = c.state.db.write_tx().await?;
+    let org = lock_org(&tx, org_id).await?;
+    let st = standing_in(&*tx, &c.principal, org_id).await?;
+    st.require(st.admin())?;
+    let now = c.now();
+    let target = max_expiry(&org, now);
+    let mut q = access_token::Entity::update_many()
+        .col_expr(access_token::Column::ExpiresAt, Expr::value(target))
+        .filter(access_token::Column::OrganizationId.eq(org_id))
+        .filter(access_token::Column::RevokedAt.is_null())
+        .filter(access_token::Column::ExpiresAt.gt(now))
+        .filter(access_token::Column::ExpiresAt.ne(target));
+    if let Some(a) = &accounts {
+        q = q.filter(access_token::Column::AccountId.is_in(a.iter().copied()));
+    }
+    let updated = q.exec(&*tx).await?.rows_affected;
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "token.sync",
+            actor: &c.principal,
+            target_account_id: None,
+            data: json!({ "updated": updated, "expiresAt": target }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// What an introspecting party may learn about.
+pub enum Introspector {
+    SiteAdmin,
+    ServiceAccountOf(Uuid),
+}
+
+pub struct Introspection {
+    pub token: access_token::Model,
+    pub org_handle: String,
+}
+
+/// RFC 7662: one statement for the token (and its organization's handle).
+/// A token with a bad checksum is refused without a lookup.
+pub async fn introspect(
+    state: &AppState,
+    secret: &str,
+    who: &Introspector,
+) -> AppResult<Option<Introspection>> {
+    if !tokens::access_token_well_formed(secret) {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let found = access_token::Entity::find()
+        .filter(access_token::Column::TokenHash.eq(tokens::sha256_hex(secret)))
+        .find_also_related(organization::Entity)
+        .one(&state.db.conn)
+        .await?;
+    let Some((t, Some(org))) = found else {
+        return Ok(None);
+    };
+    let allowed = match who {
+        Introspector::SiteAdmin => true,
+        Introspector::ServiceAccountOf(o) => *o == t.organization_id,
+    };
+    if !allowed || t.revoked_at.is_some() || t.expires_at <= now {
+        return Ok(None);
+    }
+    state.last_used.touch(t.id, now);
+    state
+        .usage
+        .incr(t.organization_id, UsageMetric::TokenVerifications, 1, now);
+    Ok(Some(Introspection {
+        token: t,
+        org_handle: org.handle,
+    }))
+}
+
+/// RFC 7009: the holder revokes its own token. Unknown tokens are ignored.
+pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
+    if !tokens::access_token_well_formed(secret) {
+        return Ok(());
+    }
+    let hash = tokens::sha256_hex(secret);
+    let Some(t) = access_token::Entity::find()
+        .filter(access_token::Column::TokenHash.eq(hash))
+        .one(&state.db.conn)
+        .await?
+    else {
+        return Ok(());
+    };
+    if t.revoked_at.is_some() {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let tx = state.db.write_tx().await?;
+    let rows = access_token::Entity::update_many()
+        .col_expr(access_token::Column::RevokedAt, Expr::value(now))
+        .filter(access_token::Column::Id.eq(t.id))
+        .filter(access_token::Column::RevokedAt.is_null())
+        .exec(&*tx)
+        .await?
+        .rows_affected;
+    if rows > 0 {
+        let holder = Principal::Person {
+            account_id: t.account_id,
+            site_admin: false,
+        };
+        audit::record(&*tx, now, audit::Event {
+            organization_id: Some(t.organization_id),
+            action: "token.revoke",
+            actor: &holder,
+            target_account_id: Some(t.account_id),
+            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "via": "oauth/revoke" }),
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `lastUsedAt` is written in batches, never on the introspection path.
+#[derive(Default)]
+pub struct LastUsed {
+    pending: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+}
+
+impl LastUsed {
+    pub fn touch(&self, id: Uuid, at: DateTime<Utc>) {
+        let mut p = self.pending.lock();
+        let e = p.entry(id).or_insert(at);
+        if at > *e {
+            *e = at;
+        }
+    }
+
+    /// Write everything pending: one UPDATE per flush (all rows get the
+    /// latest time seen in the batch, so lastUsedAt is exact to the flush
+    /// interval).
+    pub async fn flush(&self, state: &AppState) -> AppResult<()> {
+        let batch = std::mem::take(&mut *self.pending.lock());
+        let Some(latest) = batch.values().max().copied() else {
+            return Ok(());
+        };
+        let ids: Vec<Uuid> = batch.keys().copied().collect();
+        for chunk in ids.chunks(500) {
+            access_token::Entity::update_many()
+                .col_expr(access_token::Column::LastUsedAt, Expr::value(latest))
+                .filter(access_token::Column::Id.is_in(chunk.iter().copied()))
+                .exec(&state.db.conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Flush `lastUsedAt` every `every` (the task ends with its runtime).
+pub fn spawn_last_used_flusher(state: AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.last_used.flush(&state).await {
+                tracing::warn!(error = ?e.code(), "flushing lastUsedAt failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,215 @@
+//! Service accounts and temporary sign-in tokens in GraphQL.
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::account::{can_see_account, Account};
+use super::ids;
+use super::organization::Organization;
+use super::pagination::{Page, PageArgs, TotalCount};
+use crate::connection;
+use crate::domain::authz::standing;
+use crate::domain::{service_accounts, signin, Caller};
+use crate::entity::service_account;
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct ServiceAccount(pub service_account::Model);
+
+connection!(ServiceAccountConnection, ServiceAccountEdge, ServiceAccount);
+
+#[Object]
+impl ServiceAccount {
+    pub async fn id(&self) -> ID {
+        ids::encode("ServiceAccount", self.0.id)
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let c = ctx.data::<Caller>()?;
+        let org = c
+            .loaders
+            .organization(self.0.organization_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Organization(org))
+    }
+    /// 1-64 chars of a-z, 0-9, '-' and '_'; unique in its organization.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn client_id(&self) -> &str {
+        &self.0.client_id
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(by) = self.0.created_by_account_id else {
+            return Ok(None);
+        };
+        let c = ctx.data::<Caller>()?;
+        let visible = can_see_account(c, by).await?;
+        Ok(c.loaders.account(by).await?.map(|a| Account {
+            model: a,
+            email_visible: visible,
+        }))
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+}
+
+/// `Organization.serviceAccounts`: site admins and org ADMINs only.
+pub async fn list(c: &Caller, org_id: Uuid, args: PageArgs) -> AppResult<ServiceAccountConnection> {
+    let page = Page::parse(&args, "ServiceAccount", c.state.cursor_key.clone())?;
+    let st = standing(c, org_id).await?;
+    st.require(st.person_admin())?;
+    let sel =
+        service_account::Entity::find().filter(service_account::Column::OrganizationId.eq(org_id));
+    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
+    let rows = page
+        .apply(sel, service_account::Column::Id)
+        .all(&c.state.db.conn)
+        .await?;
+    Ok(ServiceAccountConnection::build(
+        &page,
+        rows,
+        |s| s.id,
+        ServiceAccount,
+        total,
+    ))
+}
+
+pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<ServiceAccount>> {
+    let Some(sa) = service_account::Entity::find_by_id(id)
+        .one(&c.state.db.conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let st = standing(c, sa.organization_id).await?;
+    Ok(st.person_admin().then_some(ServiceAccount(sa)))
+}
+
+#[derive(InputObject)]
+pub struct CreateServiceAccountInput {
+    pub organization: ID,
+    pub name: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateServiceAccountPayload {
+    pub service_account: ServiceAccount,
+    pub client_secret: String,
+}
+
+#[derive(InputObject)]
+pub struct ServiceAccountIdInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteServiceAccountPayload {
+    pub deleted_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct CreateSignInTokenInput {
+    pub account: ID,
+    #[graphql(default = 3600)]
+    pub expires_in_seconds: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateSignInTokenPayload {
+    pub token: String,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(InputObject)]
+pub struct ExpireSignInTokenInput {
+    pub token: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ExpireSignInTokenPayload {
+    pub expired: bool,
+}
+
+#[derive(Default)]
+pub struct ServiceAccountMutations;
+
+#[Object]
+impl ServiceAccountMutations {
+    async fn create_service_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateServiceAccountInput,
+    ) -> Result<CreateServiceAccountPayload> {
+        let c = ctx.data::<Caller>()?;
+        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let (sa, client_secret) = service_accounts::create(c, org, &input.name).await?;
+        Ok(CreateServiceAccountPayload {
+            service_account: ServiceAccount(sa),
+            client_secret,
+        })
+    }
+
+    async fn rotate_service_account_secret(
+        &self,
+        ctx: &Context<'_>,
+        input: ServiceAccountIdInput,
+    ) -> Result<CreateServiceAccountPayload> {
+        let c = ctx.data::<Caller>()?;
+        let id = ids::decode(&input.id, "ServiceAccount", &["id"])?;
+        let (sa, client_secret) = service_accounts::rotate(c, id).await?;
+        Ok(CreateServiceAccountPayload {
+            service_account: ServiceAccount(sa),
+            client_secret,
+        })
+    }
+
+    async fn delete_service_account(
+        &self,
+        ctx: &Context<'_>,
+        input: ServiceAccountIdInput,
+    ) -> Result<DeleteServiceAccountPayload> {
+        let c = ctx.data::<Caller>()?;
+        let id = ids::decode(&input.id, "ServiceAccount", &["id"])?;
+        let gone = service_accounts::delete(c, id).await?;
+        Ok(DeleteServiceAccountPayload {
+            deleted_id: ids::encode("ServiceAccount", gone),
+        })
+    }
+
+    /// Org admins (of an organization the account belongs to) and site admins: a reusable sign-in token and URL for the account.
+    async fn create_sign_in_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSignInTokenInput,
+    ) -> Result<CreateSignInTokenPayload> {
+        let c = ctx.data::<Caller>()?;
+        let account = ids::decode(&input.account, "Account", &["account"])?;
+        let (token, expires_at) =
+            signin::create(c, account, input.expires_in_seconds.unwrap_or(3600)).await?;
+        let url = format!("{}/signin/{}", c.state.config.public_url(), token);
+        Ok(CreateSignInTokenPayload {
+            token,
+            url,
+            expires_at,
+        })
+    }
+
+    async fn expire_sign_in_token(
+        &self,
+        ctx: &Context<'_>,
+        input: ExpireSignInTokenInput,
+    ) -> Result<ExpireSignInTokenPayload> {
+        let c = ctx.data::<Caller>()?;
+        Ok(ExpireSignInTokenPayload {
+            expired: signin::expire(c, &input.token).await?,
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! Access tokens in GraphQL: the object, the organization's list, and the
+//! issue/revoke/sync mutations.
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::account::Account;
+use super::ids;
+use super::organization::Organization;
+use super::pagination::{Page, PageArgs, TotalCount};
+use crate::connection;
+use crate::domain::authz::standing;
+use crate::domain::{tokens, Caller};
+use crate::entity::access_token;
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct AccessToken(pub access_token::Model);
+
+connection!(AccessTokenConnection, AccessTokenEdge, AccessToken);
+
+#[Object]
+impl AccessToken {
+    pub async fn id(&self) -> ID {
+        ids::encode("AccessToken", self.0.id)
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let c = ctx.data::<Caller>()?;
+        let org = c
+            .loaders
+            .organization(self.0.organization_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Organization(org))
+    }
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        let c = ctx.data::<Caller>()?;
+        let acc = c
+            .loaders
+            .account(self.0.account_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Account::visible(acc))
+    }
+    /// Name chosen at issue time.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// The first characters of the secret, enough to recognise it; the secret itself is shown once.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+    async fn scopes(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.scopes).unwrap_or_default()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    async fn active(&self, ctx: &Context<'_>) -> Result<bool> {
+        let c = ctx.data::<Caller>()?;
+        Ok(self.0.revoked_at.is_none() && self.0.expires_at > c.now())
+    }
+}
+
+/// `Organization.accessTokens`: admins see all; others only their own.
+pub async fn list(
+    c: &Caller,
+    org_id: Uuid,
+    args: PageArgs,
+    account: Option<ID>,
+    active: Option<bool>,
+) -> AppResult<AccessTokenConnection> {
+    let page = Page::parse(&args, "AccessToken", c.state.cursor_key.clone())?;
+    let st = standing(c, org_id).await?;
+    st.require(true)?;
+    let mut sel =
+        access_token::Entity::find().filter(access_token::Column::OrganizationId.eq(org_id));
+    if let Some(a) = &account {
+        let id = ids::decode(a, "Account", &["account"])?;
+        sel = sel.filter(access_token::Column::AccountId.eq(id));
+    }
+    if !st.admin() {
+        let me = c.principal.account_id().unwrap_or(Uuid::nil());
+        sel = sel.filter(access_token::Column::AccountId.eq(me));
+    }
+    if let Some(a) = active {
+        let now = c.now();
+        sel = sel.filter(if a {
+            Condition::all()
+                .add(access_token::Column::RevokedAt.is_null())
+                .add(access_token::Column::ExpiresAt.gt(now))
+        } else {
+            Condition::any()
+                .add(access_token::Column::RevokedAt.is_not_null())
+                .add(access_token::Column::ExpiresAt.lte(now))
+        });
+    }
+    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
+    let rows = page
+        .apply(sel, access_token::Column::Id)
+        .all(&c.state.db.conn)
+        .await?;
+    Ok(AccessTokenConnection::build(
+        &page,
+        rows,
+        |t| t.id,
+        AccessToken,
+        total,
+    ))
+}
+
+/// For node(id:): visible to the token's owner and the organization's admins.
+pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<AccessToken>> {
+    let Some(t) = access_token::Entity::find_by_id(id)
+        .one(&c.state.db.conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let st = standing(c, t.organization_id).await?;
+    let own = c.principal.account_id() == Some(t.account_id);
+    Ok((st.visible() && (st.admin() || own)).then_some(AccessToken(t)))
+}
+
+#[derive(InputObject)]
+pub struct IssueAccessTokenInput {
+    pub organization: ID,
+    pub account: Option<ID>,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+pub struct IssueAccessTokenPayload {
+    pub access_token: AccessToken,
+    pub secret: String,
+}
+
+#[derive(InputObject)]
+pub struct RevokeAccessTokenInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RevokeAccessTokenPayload {
+    pub access_token: AccessToken,
+}
+
+#[derive(InputObject)]
+pub struct SyncAccessTokensInput {
+    pub organization: ID,
+    pub accounts: Option<Vec<ID>>,
+}
+
+#[derive(SimpleObject)]
+pub struct SyncAccessTokensPayload {
+    pub updated: i32,
+}
+
+#[derive(Default)]
+pub struct TokenMutations;
+
+#[Object]
+impl TokenMutations {
+    /// Issue an access token to a seated member (default: the caller). The secret is in the payload, once.
+    async fn issue_access_token(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueAccessTokenInput,
+    ) -> Result<IssueAccessTokenPayload> {
+        let c = ctx.data::<Caller>()?;
+        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let account = input
+            .account
+            .as_ref()
+            .map(|a| ids::decode(a, "Account", &["account"]))
+            .transpose()?;
+        let (t, secret) = tokens::issue_access_token(
+            c,
+            org,
+            tokens::IssueToken {
+                account,
+                name: input.name,
+                scopes: input.scopes,
+                expires_at: input.expires_at,
+            },
+        )
+        .await?;
+        Ok(IssueAccessTokenPayload {
+            access_token: AccessToken(t),
+            secret,
+        })
+    }
+
+    async fn revoke_access_token(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeAccessTokenInput,
+    ) -> Result<RevokeAccessTokenPayload> {
+        let c = ctx.data::<Caller>()?;
+        let id = ids::decode(&input.id, "AccessToken", &["id"])?;
+        Ok(RevokeAccessTokenPayload {
+            access_token: AccessToken(tokens::revoke_access_token(c, id).await?),
+        })
+    }
+
+    /// Extend active tokens' expiry to the current plan's end.
+    async fn sync_access_tokens(
+        &self,
+        ctx: &Context<'_>,
+        input: SyncAccessTokensInput,
+    ) -> Result<SyncAccessTokensPayload> {
+        let c = ctx.data::<Caller>()?;
+        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let accounts = input
+            .accounts
+            .map(|v| {
+                v.iter()
+                    .enumerate()
+                    .map(|(i, a)| ids::decode(a, "Account", &["accounts", &i.to_string()]))
+                    .collect::<AppResult<Vec<_>>>()
+            })
+            .transpose()?;
+        let updated = tokens::sync_access_tokens(c, org, accounts).await?;
+        Ok(SyncAccessTokensPayload {
+            updated: updated as i32,
+        })
+    }
+}

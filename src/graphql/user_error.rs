@@ -1,0 +1,23 @@
+//! Per-item errors of bulk mutations.
+
+use async_graphql::SimpleObject;
+
+use crate::error::{AppError, ErrorCode};
+
+#[derive(SimpleObject, Clone)]
+pub struct UserError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Path of the input field at fault, e.g. ["invitees", "2", "email"].
+    pub field: Option<Vec<String>>,
+}
+
+impl From<&AppError> for UserError {
+    fn from(e: &AppError) -> Self {
+        UserError {
+            code: e.code(),
+            message: e.public_message(),
+            field: e.field(),
+        }
+    }
+}

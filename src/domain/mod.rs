@@ -4,6 +4,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod invitation_accept;
+pub mod invitations;
+pub mod invite_csv;
 pub mod members;
 pub mod organizations;
 pub mod seats;

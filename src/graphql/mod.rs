@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod ids;
+pub mod invitation;
 pub mod loaders;
 pub mod member;
 pub mod member_mutations;
@@ -29,6 +30,7 @@ pub struct MutationRoot(
     seat::SeatMutations,
     token::TokenMutations,
     service_account::ServiceAccountMutations,
+    invitation::InvitationMutations,
 );
 
 pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -176,3 +176,51 @@ async fn undelivered_mail_survives_a_restart() {
     assert!(got.iter().all(|m| m.to() == "dan@example.com"));
     backlog_reaches(&second, 0).await;
 }
+
+#[tokio::test]
+async fn invitations_sent_during_an_smtp_outage_all_arrive_once_and_work() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    sink.stop().await;
+    let app = TestApp::spawn_with(|c| c.mail = url).await;
+    let w = app.world().await;
+    let emails: Vec<String> = (0..5).map(|i| format!("down{i}@example.com")).collect();
+    let invitees: Vec<serde_json::Value> = emails
+        .iter()
+        .map(|e| serde_json::json!({ "email": e }))
+        .collect();
+    let d = app
+        .ok(
+            Some(&w.admin),
+            "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { error { code } } } }",
+            serde_json::json!({"i": {"organization": w.org_id, "invitees": invitees}}),
+        )
+        .await;
+    assert!(d["inviteMembers"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["error"].is_null()));
+    backlog_reaches(&app, 5).await;
+    sink.restart().await;
+    app.clock.advance(chrono::Duration::minutes(31));
+    app.state.mail.wake();
+    sink.wait_for(5).await;
+    backlog_reaches(&app, 0).await;
+    assert_eq!(sink.received().len(), 5, "no duplicates");
+    for e in &emails {
+        assert_eq!(sink.to(e).len(), 1, "{e} got exactly one mail");
+    }
+    // The delayed link still works.
+    let m = sink.wait_mail("down3@example.com", "invitation", 1).await;
+    let prefix = format!("{}/invitations/accept?token=", app.base);
+    let token = m.line_starting(&prefix).unwrap()[prefix.len()..].to_string();
+    let r = app
+        .gql(
+            None,
+            "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { membership { role } } }",
+            serde_json::json!({"i": {"token": token, "password": common::PASSWORD}}),
+        )
+        .await;
+    assert_eq!(r.ok()["acceptInvitation"]["membership"]["role"], "MEMBER");
+}

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -24,7 +25,8 @@ use crate::entity::mail_outbox::{self, Column};
 use crate::metrics::Metrics;
 
 pub const MAX_ATTEMPTS: i32 = 12;
-const BATCH: u64 = 32;
+const BATCH: u64 = 64;
+const PARALLEL: usize = 8;
 /// How long a claimed row is left alone before another pass may retry it.
 const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Fallback look at the table (rows from other instances, clock moves).
@@ -93,9 +95,13 @@ impl Worker {
             if due.is_empty() {
                 break;
             }
-            for row in due {
-                self.attempt(row).await?;
-            }
+            // A few deliveries at once: an SMTP round trip is mostly waiting.
+            let results: Vec<anyhow::Result<()>> = futures_util::stream::iter(due)
+                .map(|row| self.attempt(row))
+                .buffer_unordered(PARALLEL)
+                .collect()
+                .await;
+            results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         }
         let pending = mail_outbox::Entity::find()
             .filter(Column::SentAt.is_null())

@@ -8,6 +8,7 @@ pub mod invitation_accept;
 pub mod invitations;
 pub mod invite_csv;
 pub mod members;
+pub mod messages;
 pub mod organizations;
 pub mod seats;
 pub mod service_accounts;

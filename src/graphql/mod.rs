@@ -6,6 +6,7 @@ pub mod invitation;
 pub mod loaders;
 pub mod member;
 pub mod member_mutations;
+pub mod message;
 pub mod org_mutations;
 pub mod organization;
 pub mod pagination;
@@ -31,6 +32,7 @@ pub struct MutationRoot(
     token::TokenMutations,
     service_account::ServiceAccountMutations,
     invitation::InvitationMutations,
+    message::MessageMutations,
 );
 
 pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -25,6 +25,7 @@ pub enum Node {
     AccessToken(super::token::AccessToken),
     ServiceAccount(super::service_account::ServiceAccount),
     Invitation(super::invitation::Invitation),
+    Message(super::message::Message),
 }
 
 #[derive(Default)]
@@ -115,6 +116,7 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
         "Invitation" => super::invitation::node(c, uuid)
             .await?
             .map(Node::Invitation),
+        "Message" => super::message::node(c, uuid).await?.map(Node::Message),
         _ => None,
     })
 }

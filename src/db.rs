@@ -31,14 +31,19 @@ pub struct Db {
     pub bus: EventBus,
 }
 
-pub async fn connect(url: &str, pool: u32, metrics: Arc<Metrics>) -> anyhow::Result<Db> {
+pub async fn connect(
+    url: &str,
+    pool: u32,
+    acquire_timeout: Duration,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Db> {
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false)
         .max_connections(if is_sqlite { pool.clamp(1, 8) } else { pool })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(30));
+        .acquire_timeout(acquire_timeout);
     if is_sqlite {
         opts.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
             o.journal_mode(SqliteJournalMode::Wal)

@@ -40,7 +40,8 @@ pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;
 pub fn build_schema(config: &Config) -> AppSchema {
     let mut b = Schema::build(query::QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .register_output_type::<crate::error::ErrorCode>()
-        .limit_depth(16)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8);
     if !config.introspection {

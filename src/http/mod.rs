@@ -4,6 +4,7 @@
 
 pub mod graphiql;
 pub mod graphql;
+pub mod limits;
 pub mod oauth;
 pub mod oauth_client;
 pub mod ops;
@@ -36,8 +37,33 @@ pub fn request_id_of<B>(req: &Request<B>) -> String {
         .to_string()
 }
 
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderValue, Method};
+    if origins.is_empty() {
+        return None;
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(list)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static("apollo-require-preflight"),
+                HeaderName::from_static("x-orgraph-csrf"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
+    let cors = cors(&state.config.cors_origins);
     Router::new()
         .route("/", get(graphiql::page))
         .route("/graphiql/assets/{*path}", get(graphiql::asset))
@@ -55,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .with_state(state)
+        .layer(tower::util::option_layer(cors))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         // axum's own extractor limit (2 MB by default) follows ours.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

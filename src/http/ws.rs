@@ -19,7 +19,7 @@ use async_graphql::{Data, Request as GqlRequest};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -49,11 +49,33 @@ impl Proto {
     }
 }
 
+/// Browsers always send Origin on websockets: allow the server's own origin
+/// and the configured CORS origins, refuse others (cross-site websocket
+/// hijacking). Non-browser clients send none.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let same = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        == Some(host);
+    same || origin == state.config.public_url()
+        || state.config.cors_origins.iter().any(|o| o.trim() == origin)
+}
+
 pub async fn websocket(
     State(state): State<AppState>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return (axum::http::StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
     let offered = headers
         .get("sec-websocket-protocol")
         .and_then(|v| v.to_str().ok())

@@ -37,6 +37,8 @@ pub struct AppState {
     pub usage: Arc<crate::usage::Usage>,
     /// Key for tamper-evident cursors, derived from the signing key.
     pub cursor_key: Arc<[u8; 32]>,
+    /// The mail outbox worker: `wake()` after committing mail, `stop()` at shutdown.
+    pub mail: crate::mail::Outbox,
 }
 
 impl AppState {
@@ -71,6 +73,15 @@ impl AppState {
             Arc::new(out)
         };
         let schema = graphql::build_schema(&config);
+        let mail = crate::mail::Outbox::new();
+        crate::mail::worker::spawn(
+            &config,
+            db.conn.clone(),
+            clock.clone(),
+            metrics.clone(),
+            &mail,
+        )
+        .await?;
         let state = AppState {
             limits: Arc::new(crate::http::limits::Limiters::new(&config)),
             hasher: Hasher::new(config.max_concurrent_hashes),
@@ -85,6 +96,7 @@ impl AppState {
             client_secrets: Default::default(),
             schema,
             cursor_key,
+            mail,
         };
         crate::domain::tokens::spawn_last_used_flusher(
             state.clone(),
@@ -127,6 +139,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     if let Err(e) = state.last_used.flush(&state).await {
         tracing::warn!(error = ?e.code(), "final lastUsedAt flush failed");
     }
+    // Deliver what is due now; anything left stays in the outbox for the next start.
+    state.mail.stop().await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

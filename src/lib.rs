@@ -15,6 +15,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod usage;
 

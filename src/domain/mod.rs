@@ -4,7 +4,11 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod invitation_accept;
+pub mod invitations;
+pub mod invite_csv;
 pub mod members;
+pub mod messages;
 pub mod organizations;
 pub mod seats;
 pub mod service_accounts;

@@ -93,6 +93,21 @@ impl Account {
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
     }
+    /// In-app messages sent to this account (see messageMembers); only the account itself reads them.
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::message::MessageConnection> {
+        let c = ctx.data::<Caller>()?;
+        Ok(
+            super::message::inbox(c, self.model.id, PageArgs::new(first, after, last, before))
+                .await?,
+        )
+    }
     /// The account's memberships in organizations the caller can see.
     #[graphql(
         complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"

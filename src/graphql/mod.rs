@@ -2,9 +2,11 @@
 
 pub mod account;
 pub mod ids;
+pub mod invitation;
 pub mod loaders;
 pub mod member;
 pub mod member_mutations;
+pub mod message;
 pub mod org_mutations;
 pub mod organization;
 pub mod pagination;
@@ -29,6 +31,8 @@ pub struct MutationRoot(
     seat::SeatMutations,
     token::TokenMutations,
     service_account::ServiceAccountMutations,
+    invitation::InvitationMutations,
+    message::MessageMutations,
 );
 
 pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;

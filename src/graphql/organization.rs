@@ -236,6 +236,26 @@ impl Organization {
         .await?)
     }
 
+    #[allow(clippy::too_many_arguments)]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        status: Option<crate::domain::invitations::InvitationStatus>,
+    ) -> Result<super::invitation::InvitationConnection> {
+        let c = ctx.data::<Caller>()?;
+        Ok(super::invitation::list(
+            c,
+            self.0.id,
+            PageArgs::new(first, after, last, before),
+            status,
+        )
+        .await?)
+    }
+
     async fn member(&self, ctx: &Context<'_>, account: ID) -> Result<Option<Membership>> {
         let c = ctx.data::<Caller>()?;
         let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {

@@ -24,6 +24,8 @@ pub enum Node {
     Membership(Membership),
     AccessToken(super::token::AccessToken),
     ServiceAccount(super::service_account::ServiceAccount),
+    Invitation(super::invitation::Invitation),
+    Message(super::message::Message),
 }
 
 #[derive(Default)]
@@ -111,6 +113,10 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
         "ServiceAccount" => super::service_account::visible(c, uuid)
             .await?
             .map(Node::ServiceAccount),
+        "Invitation" => super::invitation::node(c, uuid)
+            .await?
+            .map(Node::Invitation),
+        "Message" => super::message::node(c, uuid).await?.map(Node::Message),
         _ => None,
     })
 }
@@ -228,6 +234,18 @@ impl QueryRoot {
             Organization,
             total,
         ))
+    }
+
+    /// Looks an invitation up by its token without using it (what an accept page shows).
+    async fn invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> Result<Option<super::invitation::Invitation>> {
+        let c = ctx.data::<Caller>()?;
+        Ok(crate::domain::invitation_accept::find_by_token(c, &token)
+            .await?
+            .map(super::invitation::Invitation))
     }
 
     async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Account>> {

@@ -24,8 +24,10 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// JSON bodies; multipart uploads get 2 MiB (checked in the handler).
-pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Outer cap on any body. The GraphQL handler refuses JSON over 1 MiB and
+/// uploaded files over 1 MiB with a GraphQL error (BAD_USER_INPUT); this cap
+/// is above both so that an oversized upload gets that answer, not a bare 413.
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn request_id_of<B>(req: &Request<B>) -> String {
     req.extensions()
@@ -81,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(tower::util::option_layer(cors))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // axum's own extractor limit (2 MB by default) follows ours.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {

@@ -4,6 +4,8 @@
 //! randomly named PostgreSQL database, dropped afterwards.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -1,0 +1,378 @@
+//! Invitations (rules.md invariant 4): invite, resend, revoke. Accepting and
+//! declining are in `invitation_accept`. Each call is one transaction with
+//! the organization row locked, so "one pending invitation per
+//! (organization, email)" holds under concurrency; every changed invitation
+//! writes its audit event and its mail in that transaction.
+//!
+//! Stored statuses are PENDING, ACCEPTED, DECLINED and REVOKED; EXPIRED is
+//! derived (PENDING and now > expires_at). An expired pending invitation is
+//! superseded by re-inviting: the same row is sent again with a new token.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::authz::standing_in;
+use super::{audit, validate, Caller, Role};
+use crate::auth::tokens;
+use crate::db::lock_org;
+use crate::entity::{account, invitation, membership, organization};
+use crate::error::{AppError, AppResult};
+use crate::mail::{self, templates};
+use crate::usage::UsageMetric;
+
+pub const LIFETIME: Duration = Duration::days(7);
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub fn of(inv: &invitation::Model, now: DateTime<Utc>) -> Self {
+        match inv.status.as_str() {
+            "PENDING" if now > inv.expires_at => InvitationStatus::Expired,
+            "PENDING" => InvitationStatus::Pending,
+            "ACCEPTED" => InvitationStatus::Accepted,
+            "DECLINED" => InvitationStatus::Declined,
+            _ => InvitationStatus::Revoked,
+        }
+    }
+}
+
+/// One requested invitation; `field` locates it in the input.
+pub struct Invitee {
+    pub email: String,
+    pub role: Role,
+    pub field: Vec<String>,
+}
+
+/// Per-item outcome of a bulk call: the email and the invitation or error.
+pub struct Outcome {
+    pub email: String,
+    pub result: AppResult<invitation::Model>,
+}
+
+fn item_err(field: &[String], e: AppError) -> AppError {
+    match e {
+        AppError::BadInput { message, field: f } if f.is_empty() => AppError::BadInput {
+            message,
+            field: field.to_vec(),
+        },
+        other => other,
+    }
+}
+
+/// Send (or re-send) an invitation row: new token, seven more days, mail.
+async fn send<C: ConnectionTrait>(
+    tx: &C,
+    c: &Caller,
+    org: &organization::Model,
+    mut am: invitation::ActiveModel,
+    is_new: bool,
+    reminder: bool,
+) -> AppResult<invitation::Model> {
+    let now = c.now();
+    let token = tokens::new_opaque_token();
+    am.token_hash = Set(tokens::sha256_hex(&token));
+    am.last_sent_at = Set(now);
+    am.expires_at = Set(now + LIFETIME);
+    am.status = Set("PENDING".into());
+    let inv = if is_new {
+        am.insert(tx).await?
+    } else {
+        am.update(tx).await?
+    };
+    let public = c.state.config.public_url();
+    mail::enqueue(
+        tx,
+        now,
+        templates::invitation(templates::Invitation {
+            to: &inv.email,
+            org_name: &org.name,
+            org_handle: &org.handle,
+            role: &inv.role,
+            link: &templates::accept_link(&public, &token),
+            expires_at: inv.expires_at,
+            reminder,
+        }),
+    )
+    .await?;
+    Ok(inv)
+}
+
+pub async fn invite(
+    c: &Caller,
+    org_id: Uuid,
+    items: Vec<Result<Invitee, (String, AppError)>>,
+) -> AppResult<Vec<Outcome>> {
+    c.require_signed_in()?;
+    let now = c.now();
+    let tx = c.state.db.write_tx().await?;
+    let org = lock_org(&tx, org_id).await?;
+    let st = standing_in(&*tx, &c.principal, org_id).await?;
+    st.require(st.admin())?;
+    // Normalise first, so the lookups below see what will be stored.
+    let items: Vec<Result<Invitee, (String, AppError)>> = items
+        .into_iter()
+        .map(|r| {
+            r.and_then(|mut i| {
+                let mut f = i.field.clone();
+                f.push("email".into());
+                match validate::email("email", &i.email) {
+                    Ok(e) => {
+                        i.email = e;
+                        Ok(i)
+                    }
+                    Err(_) => Err((
+                        i.email.clone(),
+                        AppError::BadInput {
+                            message: "not a valid email address".into(),
+                            field: f,
+                        },
+                    )),
+                }
+            })
+        })
+        .collect();
+    let emails: Vec<String> = items
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|i| i.email.clone()))
+        .collect();
+    let members: HashSet<String> = account::Entity::find()
+        .filter(account::Column::Email.is_in(emails.clone()))
+        .find_also_related(membership::Entity)
+        .all(&*tx)
+        .await?
+        .into_iter()
+        .filter(|(_, m)| m.as_ref().is_some_and(|m| m.organization_id == org_id))
+        .filter_map(|(a, _)| a.email)
+        .collect();
+    let mut pending: HashMap<String, invitation::Model> = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org_id))
+        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::Email.is_in(emails))
+        .all(&*tx)
+        .await?
+        .into_iter()
+        .map(|i| (i.email.clone(), i))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    let mut sent = 0i64;
+    for item in items {
+        let i = match item {
+            Ok(i) => i,
+            Err((email, e)) => {
+                out.push(Outcome {
+                    email,
+                    result: Err(e),
+                });
+                continue;
+            }
+        };
+        let exists = |m: &str| Err(item_err(&i.field, AppError::AlreadyExists(m.to_string())));
+        let result = if !seen.insert(i.email.clone()) {
+            exists("this email appears earlier in the same batch")
+        } else if members.contains(&i.email) {
+            exists("this email belongs to a member already")
+        } else {
+            let (am, reused) = match pending.remove(&i.email) {
+                Some(p) if now <= p.expires_at => {
+                    out.push(Outcome {
+                        email: i.email,
+                        result: exists("a pending invitation for this email exists"),
+                    });
+                    continue;
+                }
+                // Expired: superseded by sending the same row again.
+                Some(p) => {
+                    let send_count = p.send_count + 1;
+                    let mut am: invitation::ActiveModel = p.into();
+                    am.role = Set(i.role.as_str().into());
+                    am.send_count = Set(send_count);
+                    am.invited_by_account_id = Set(c.principal.account_id());
+                    am.invited_by_service_account_id = Set(c.principal.service_account_id());
+                    (am, true)
+                }
+                None => (
+                    invitation::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        organization_id: Set(org_id),
+                        email: Set(i.email.clone()),
+                        role: Set(i.role.as_str().into()),
+                        invited_by_account_id: Set(c.principal.account_id()),
+                        invited_by_service_account_id: Set(c.principal.service_account_id()),
+                        created_at: Set(now),
+                        send_count: Set(1),
+                        responded_at: Set(None),
+                        accepted_account_id: Set(None),
+                        ..Default::default()
+                    },
+                    false,
+                ),
+            };
+            let inv = send(&*tx, c, &org, am, !reused, false).await?;
+            audit::record(
+                &*tx,
+                now,
+                audit::Event {
+                    organization_id: Some(org_id),
+                    action: "invitation.create",
+                    actor: &c.principal,
+                    target_account_id: None,
+                    data: json!({ "invitation": inv.id, "email": inv.email, "role": inv.role, "supersedesExpired": reused }),
+                },
+            )
+            .await?;
+            sent += 1;
+            Ok(inv)
+        };
+        out.push(Outcome {
+            email: i.email,
+            result,
+        });
+    }
+    tx.commit().await?;
+    finish(c, org_id, sent);
+    Ok(out)
+}
+
+fn finish(c: &Caller, org_id: Uuid, sent: i64) {
+    if sent > 0 {
+        c.state.mail.wake();
+        c.state
+            .usage
+            .incr(org_id, UsageMetric::InvitationsSent, sent, c.now());
+    }
+}
+
+#[derive(Copy, Clone)]
+pub enum Change {
+    Resend,
+    Revoke,
+}
+
+/// resendInvitations / revokeInvitations: per-item results, one transaction
+/// per organization involved (each locked, in id order).
+pub async fn change(
+    c: &Caller,
+    ids: Vec<AppResult<Uuid>>,
+    what: Change,
+) -> AppResult<Vec<Outcome>> {
+    c.require_signed_in()?;
+    validate::bulk_len("ids", ids.len())?;
+    let wanted: Vec<Uuid> = ids
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    let rows: HashMap<Uuid, invitation::Model> = invitation::Entity::find()
+        .filter(invitation::Column::Id.is_in(wanted))
+        .all(&c.state.db.conn)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let mut orgs: Vec<Uuid> = rows.values().map(|i| i.organization_id).collect();
+    orgs.sort();
+    orgs.dedup();
+    let mut done: HashMap<Uuid, AppResult<invitation::Model>> = HashMap::new();
+    for org_id in orgs {
+        let now = c.now();
+        let tx = c.state.db.write_tx().await?;
+        let org = lock_org(&tx, org_id).await?;
+        let st = standing_in(&*tx, &c.principal, org_id).await?;
+        let mut sent = 0;
+        for id in ids.iter().filter_map(|r| r.as_ref().ok()) {
+            let Some(orig) = rows.get(id).filter(|i| i.organization_id == org_id) else {
+                continue;
+            };
+            if done.contains_key(id) {
+                continue;
+            }
+            if let Err(e) = st.require(st.admin()) {
+                done.insert(*id, Err(e));
+                continue;
+            }
+            // Re-read under the lock: a concurrent accept may have won.
+            let inv = invitation::Entity::find_by_id(*id)
+                .one(&*tx)
+                .await?
+                .unwrap_or_else(|| orig.clone());
+            if inv.status != "PENDING" {
+                done.insert(*id, Err(AppError::InvitationNotPending));
+                continue;
+            }
+            let send_count = inv.send_count + 1;
+            let mut am: invitation::ActiveModel = inv.into();
+            let (result, action) = match what {
+                Change::Resend => {
+                    am.send_count = Set(send_count);
+                    sent += 1;
+                    (
+                        send(&*tx, c, &org, am, false, true).await?,
+                        "invitation.resend",
+                    )
+                }
+                Change::Revoke => {
+                    am.status = Set("REVOKED".into());
+                    am.responded_at = Set(Some(now));
+                    (am.update(&*tx).await?, "invitation.revoke")
+                }
+            };
+            audit::record(
+                &*tx,
+                now,
+                audit::Event {
+                    organization_id: Some(org_id),
+                    action,
+                    actor: &c.principal,
+                    target_account_id: None,
+                    data: json!({ "invitation": result.id, "email": result.email }),
+                },
+            )
+            .await?;
+            done.insert(*id, Ok(result));
+        }
+        tx.commit().await?;
+        finish(c, org_id, sent);
+    }
+    let mut seen = HashSet::new();
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .map(|(n, r)| {
+            let field = ["ids".to_string(), n.to_string()];
+            match r {
+                Err(e) => Outcome {
+                    email: String::new(),
+                    result: Err(item_err(&field, e)),
+                },
+                Ok(id) if !seen.insert(id) => Outcome {
+                    email: String::new(),
+                    result: Err(AppError::BadInput {
+                        message: "this id appears earlier in the same list".into(),
+                        field: field.to_vec(),
+                    }),
+                },
+                Ok(id) => {
+                    let result = done.remove(&id).unwrap_or(Err(AppError::NotFound));
+                    let email = match &result {
+                        Ok(i) => i.email.clone(),
+                        // An invisible invitation's email is not shown.
+                        Err(AppError::NotFound) => String::new(),
+                        Err(_) => rows.get(&id).map(|i| i.email.clone()).unwrap_or_default(),
+                    };
+                    Outcome { email, result }
+                }
+            }
+        })
+        .collect())
+}

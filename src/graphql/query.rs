@@ -24,6 +24,7 @@ pub enum Node {
     Membership(Membership),
     AccessToken(super::token::AccessToken),
     ServiceAccount(super::service_account::ServiceAccount),
+    AuditEvent(super::audit::AuditEvent),
 }
 
 #[derive(Default)]
@@ -111,6 +112,7 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
         "ServiceAccount" => super::service_account::visible(c, uuid)
             .await?
             .map(Node::ServiceAccount),
+        "AuditEvent" => super::audit::visible(c, uuid).await?.map(Node::AuditEvent),
         _ => None,
     })
 }

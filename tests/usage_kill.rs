@@ -1,5 +1,6 @@
-//! The real binary under a hard kill: usage counted before the last flush
-//! interval survives SIGKILL; a graceful SIGTERM flushes everything.
+//! Persistence of usage counts: the real binary keeps everything from before
+//! the last flush interval across SIGKILL and everything across SIGTERM; a
+//! failed flush keeps its counts for the next one.
 
 mod common;
 
@@ -213,4 +214,37 @@ async fn a_hard_kill_loses_at_most_the_last_flush_interval() {
     }
     let server = serve(dir.path(), &db_url).await;
     assert_eq!(stored_api_requests(&server.base).await, kept + 4.0);
+}
+
+/// A flush that cannot write keeps its counts in memory (still visible to
+/// queries) and the next flush stores them, once.
+#[tokio::test]
+async fn a_failed_flush_keeps_its_counts_for_the_next_one() {
+    use sea_orm::ConnectionTrait;
+    let app = common::TestApp::spawn_with(|c| c.usage_flush_seconds = 3600).await;
+    let (root, _) = app.site_admin("root@example.com").await;
+    let org = app.create_org(&root, "acme").await;
+    app.managed_members(&root, &org, 2).await; // 3 joined with the creator
+    let conn = &app.state.db.conn;
+    conn.execute_unprepared("ALTER TABLE usage_counters RENAME TO usage_counters_away")
+        .await
+        .unwrap();
+    assert!(orgraph::usage::flush(&app.state).await.is_err());
+    conn.execute_unprepared("ALTER TABLE usage_counters_away RENAME TO usage_counters")
+        .await
+        .unwrap();
+    app.managed_members(&root, &org, 1).await;
+    let q = "{ organization(handle: \"acme\") { usage(metrics: [MEMBERS_JOINED], interval: DAY) { buckets { value } } } }";
+    let sum = |d: Value| -> f64 {
+        d["organization"]["usage"][0]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["value"].as_f64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum(app.ok(Some(&root), q, json!({})).await), 4.0);
+    assert_eq!(orgraph::usage::flush(&app.state).await.unwrap(), 1);
+    assert_eq!(orgraph::usage::flush(&app.state).await.unwrap(), 0);
+    assert_eq!(sum(app.ok(Some(&root), q, json!({})).await), 4.0);
 }

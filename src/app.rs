@@ -98,6 +98,10 @@ impl AppState {
             cursor_key,
             mail,
         };
+        crate::usage::spawn_flusher(
+            state.clone(),
+            std::time::Duration::from_secs(state.config.usage_flush_seconds),
+        );
         crate::domain::tokens::spawn_last_used_flusher(
             state.clone(),
             std::time::Duration::from_secs(5),
@@ -136,6 +140,9 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    if let Err(e) = crate::usage::flush(&state).await {
+        tracing::warn!(error = ?e.code(), "final usage flush failed; counts since the last flush are lost");
+    }
     if let Err(e) = state.last_used.flush(&state).await {
         tracing::warn!(error = ?e.code(), "final lastUsedAt flush failed");
     }

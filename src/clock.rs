@@ -29,6 +29,12 @@ impl TestClock {
         self.offset_ms
             .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
+
+    /// Jump to an absolute time (it keeps running from there).
+    pub fn set(&self, at: DateTime<Utc>) {
+        self.offset_ms
+            .store((at - Utc::now()).num_milliseconds(), Ordering::SeqCst);
+    }
 }
 
 impl Clock for TestClock {

@@ -184,6 +184,15 @@ pub struct Config {
     /// Database connection pool size.
     #[arg(long, env = "ORGRAPH_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,
+    /// Seconds between usage-counter flushes; a hard kill loses at most this much counting.
+    #[arg(
+        long,
+        env = "ORGRAPH_USAGE_FLUSH_SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub usage_flush_seconds: u64,
 }
 
 impl Config {

@@ -138,6 +138,7 @@ pub async fn create_user(
     )
     .await?;
     tx.commit().await?;
+    joined(c, org_id, now);
     Ok((acc, m))
 }
 
@@ -174,7 +175,15 @@ pub async fn add_member(
     )
     .await?;
     tx.commit().await?;
+    joined(c, org_id, now);
     Ok(m)
+}
+
+/// MEMBERS_JOINED, counted in memory after the commit (never a write on the request path).
+pub fn joined(c: &Caller, org_id: Uuid, at: chrono::DateTime<chrono::Utc>) {
+    c.state
+        .usage
+        .incr(org_id, crate::usage::UsageMetric::MembersJoined, 1, at);
 }
 
 pub enum AccountRef {

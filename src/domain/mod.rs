@@ -14,6 +14,7 @@ pub mod seats;
 pub mod service_accounts;
 pub mod signin;
 pub mod tokens;
+pub mod usage;
 pub mod validate;
 
 use async_graphql::Enum;

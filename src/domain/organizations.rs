@@ -116,6 +116,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
     )
     .await?;
     tx.commit().await?;
+    super::members::joined(c, org.id, now);
     Ok(org)
 }
 

@@ -243,8 +243,8 @@ pub async fn sync_access_tokens(
     st.require(st.admin())?;
     let now = c.now();
     let target = max_expiry(&org, now);
-    let mut q = access_token::Entity::update_many()
-        .col_expr(access_token::Column::ExpiresAt, Expr::value(target))
+    // One event per token whose expiry moves (before/after), none when nothing changes.
+    let mut q = access_token::Entity::find()
         .filter(access_token::Column::OrganizationId.eq(org_id))
         .filter(access_token::Column::RevokedAt.is_null())
         .filter(access_token::Column::ExpiresAt.gt(now))
@@ -252,19 +252,32 @@ pub async fn sync_access_tokens(
     if let Some(a) = &accounts {
         q = q.filter(access_token::Column::AccountId.is_in(a.iter().copied()));
     }
-    let updated = q.exec(&*tx).await?.rows_affected;
-    audit::record(
-        &*tx,
-        now,
-        audit::Event {
-            organization_id: Some(org_id),
-            action: "token.sync",
-            actor: &c.principal,
-            target_account_id: None,
-            data: json!({ "updated": updated, "expiresAt": target }),
-        },
-    )
-    .await?;
+    let moving = q.all(&*tx).await?;
+    if moving.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let updated = access_token::Entity::update_many()
+        .col_expr(access_token::Column::ExpiresAt, Expr::value(target))
+        .filter(access_token::Column::Id.is_in(moving.iter().map(|t| t.id)))
+        .exec(&*tx)
+        .await?
+        .rows_affected;
+    for t in &moving {
+        audit::record(
+            &*tx,
+            now,
+            audit::Event {
+                organization_id: Some(org_id),
+                action: "token.sync",
+                actor: &c.principal,
+                target_account_id: Some(t.account_id),
+                data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix,
+                "expiresAt": { "before": t.expires_at, "after": target } }),
+            },
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(updated)
 }

@@ -1,6 +1,7 @@
 //! Schema assembly: one MergedObject per domain area.
 
 pub mod account;
+pub mod audit;
 pub mod ids;
 pub mod invitation;
 pub mod loaders;
@@ -16,6 +17,7 @@ pub mod seat;
 pub mod service_account;
 pub mod subscription;
 pub mod token;
+pub mod usage;
 pub mod user_error;
 
 use async_graphql::{MergedObject, Schema};

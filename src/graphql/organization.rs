@@ -256,6 +256,51 @@ impl Organization {
         .await?)
     }
 
+    /// Counts of what the organization uses right now.
+    async fn resource_usage(&self, ctx: &Context<'_>) -> Result<super::usage::ResourceUsage> {
+        let c = ctx.data::<Caller>()?;
+        Ok(crate::domain::usage::resource_usage(c, self.0.id)
+            .await?
+            .into())
+    }
+
+    /// Metrics over time. start and end default to the current plan period; interval defaults to MONTH.
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        metrics: Option<Vec<crate::usage::UsageMetric>>,
+        #[graphql(default_with = "Some(crate::usage::series::UsageInterval::Month)")]
+        interval: Option<crate::usage::series::UsageInterval>,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) -> Result<Vec<super::usage::UsageSeries>> {
+        let c = ctx.data::<Caller>()?;
+        let q = crate::domain::usage::UsageQuery {
+            metrics,
+            interval: interval.unwrap_or(crate::usage::series::UsageInterval::Month),
+            start,
+            end,
+        };
+        let series = crate::domain::usage::usage(c, &self.0, q).await?;
+        Ok(series.into_iter().map(Into::into).collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        action: Option<String>,
+        actor: Option<ID>,
+    ) -> Result<super::audit::AuditEventConnection> {
+        let c = ctx.data::<Caller>()?;
+        let args = PageArgs::new(first, after, last, before);
+        Ok(super::audit::list(c, self.0.id, args, action, actor).await?)
+    }
+
     async fn member(&self, ctx: &Context<'_>, account: ID) -> Result<Option<Membership>> {
         let c = ctx.data::<Caller>()?;
         let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {

@@ -26,6 +26,7 @@ pub enum Node {
     ServiceAccount(super::service_account::ServiceAccount),
     Invitation(super::invitation::Invitation),
     Message(super::message::Message),
+    AuditEvent(super::audit::AuditEvent),
 }
 
 #[derive(Default)]
@@ -117,6 +118,7 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
             .await?
             .map(Node::Invitation),
         "Message" => super::message::node(c, uuid).await?.map(Node::Message),
+        "AuditEvent" => super::audit::visible(c, uuid).await?.map(Node::AuditEvent),
         _ => None,
     })
 }

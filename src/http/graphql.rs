@@ -179,6 +179,18 @@ async fn run(
         BatchRequest::Single(r) => vec![op_label(r)],
         BatchRequest::Batch(rs) => rs.iter().map(op_label).collect(),
     };
+    // API_REQUESTS: each operation a service account runs in its organization's name.
+    if let crate::auth::Principal::Service {
+        organization_id, ..
+    } = caller.principal
+    {
+        state.usage.incr(
+            organization_id,
+            crate::usage::UsageMetric::ApiRequests,
+            labels.len() as i64,
+            state.clock.now(),
+        );
+    }
     let mut resp = state.schema.execute_batch(batch.data(caller)).await;
     let responses: Vec<&mut async_graphql::Response> = match &mut resp {
         BatchResponse::Single(r) => vec![r],

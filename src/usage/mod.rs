@@ -2,6 +2,11 @@
 //! database write to the request path: increments land in memory and are
 //! flushed in batches into per-day rows (`usage_counters`).
 
+mod flush;
+pub mod series;
+
+pub use flush::{flush, spawn_flusher};
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -45,6 +50,10 @@ pub type Key = (Uuid, NaiveDate, UsageMetric);
 #[derive(Default)]
 pub struct Usage {
     pending: Mutex<HashMap<Key, i64>>,
+    /// Held for writing while a flush moves entries from memory into the
+    /// database, and for reading while a query reads both: a reader never
+    /// sees an entry twice (in memory and stored) nor misses one in flight.
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl Usage {
@@ -74,6 +83,21 @@ impl Usage {
     /// Take everything pending (the flusher writes it; on failure it puts it back).
     pub fn take(&self) -> HashMap<Key, i64> {
         std::mem::take(&mut *self.pending.lock())
+    }
+
+    /// Pending values of one organization for days in `[from, to)`.
+    pub fn pending_for(
+        &self,
+        org: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Vec<(NaiveDate, UsageMetric, i64)> {
+        self.pending
+            .lock()
+            .iter()
+            .filter(|((o, day, _), _)| *o == org && *day >= from && *day < to)
+            .map(|((_, day, m), v)| (*day, *m, *v))
+            .collect()
     }
 
     /// Return entries that could not be written, merged with newer ones.

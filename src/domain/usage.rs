@@ -1,0 +1,169 @@
+//! Reads of what an organization uses: counts right now (`resourceUsage`)
+//! and metrics over time (`usage`). SA, A, B and S may read them; a MEMBER
+//! is FORBIDDEN (rules.md).
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{IntoColumnRef, IntoIden, SubQueryStatement};
+use sea_orm::{FromQueryResult, StatementBuilder};
+use uuid::Uuid;
+
+use super::authz::standing;
+use super::Caller;
+use crate::entity::{access_token, invitation, membership, organization, seat, service_account};
+use crate::error::{AppError, AppResult};
+use crate::usage::series::{self, Series, UsageInterval, ALL_METRICS};
+use crate::usage::UsageMetric;
+
+#[derive(FromQueryResult, Clone, Debug)]
+pub struct ResourceUsage {
+    pub members: i64,
+    pub admins: i64,
+    pub billing_managers: i64,
+    pub seats_used: i64,
+    pub seat_limit: i64,
+    pub pending_invitations: i64,
+    pub service_accounts: i64,
+    pub active_access_tokens: i64,
+}
+
+fn scalar(sub: SelectStatement) -> SimpleExpr {
+    Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)))
+}
+
+/// `(SELECT COUNT(*) FROM table WHERE organization_id = org AND extra…)`
+fn count_in<T: IntoIden + Copy, C: IntoColumnRef>(
+    table: T,
+    org_col: C,
+    org: Uuid,
+    extra: Vec<SimpleExpr>,
+) -> SimpleExpr {
+    let mut q = Query::select();
+    q.expr(Expr::cust("COUNT(*)"))
+        .from(table)
+        .and_where(Expr::col(org_col).eq(org));
+    for e in extra {
+        q.and_where(e);
+    }
+    scalar(q.to_owned())
+}
+
+/// Every count in one statement of scalar subqueries: one round trip, one
+/// consistent snapshot.
+pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage> {
+    let st = standing(c, org_id).await?;
+    st.require(st.billing())?;
+    let now = c.now();
+    let role = |r: &str| vec![Expr::col(membership::Column::Role).eq(r)];
+    let mut q = Query::select();
+    q.expr_as(
+        count_in(
+            membership::Entity,
+            membership::Column::OrganizationId,
+            org_id,
+            vec![],
+        ),
+        Alias::new("members"),
+    )
+    .expr_as(
+        count_in(
+            membership::Entity,
+            membership::Column::OrganizationId,
+            org_id,
+            role("ADMIN"),
+        ),
+        Alias::new("admins"),
+    )
+    .expr_as(
+        count_in(
+            membership::Entity,
+            membership::Column::OrganizationId,
+            org_id,
+            role("BILLING_MANAGER"),
+        ),
+        Alias::new("billing_managers"),
+    )
+    .expr_as(
+        count_in(seat::Entity, seat::Column::OrganizationId, org_id, vec![]),
+        Alias::new("seats_used"),
+    )
+    .expr_as(
+        scalar(
+            Query::select()
+                // Widened so both databases hand back a 64-bit integer.
+                .expr(Expr::col(organization::Column::SeatLimit).cast_as(Alias::new("BIGINT")))
+                .from(organization::Entity)
+                .and_where(Expr::col(organization::Column::Id).eq(org_id))
+                .to_owned(),
+        ),
+        Alias::new("seat_limit"),
+    )
+    .expr_as(
+        count_in(
+            invitation::Entity,
+            invitation::Column::OrganizationId,
+            org_id,
+            vec![
+                Expr::col(invitation::Column::Status).eq("PENDING"),
+                Expr::col(invitation::Column::ExpiresAt).gt(now),
+            ],
+        ),
+        Alias::new("pending_invitations"),
+    )
+    .expr_as(
+        count_in(
+            service_account::Entity,
+            service_account::Column::OrganizationId,
+            org_id,
+            vec![],
+        ),
+        Alias::new("service_accounts"),
+    )
+    .expr_as(
+        count_in(
+            access_token::Entity,
+            access_token::Column::OrganizationId,
+            org_id,
+            vec![
+                Expr::col(access_token::Column::RevokedAt).is_null(),
+                Expr::col(access_token::Column::ExpiresAt).gt(now),
+            ],
+        ),
+        Alias::new("active_access_tokens"),
+    );
+    let stmt = StatementBuilder::build(&q, &c.state.db.backend());
+    ResourceUsage::find_by_statement(stmt)
+        .one(&c.state.db.conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub struct UsageQuery {
+    pub metrics: Option<Vec<UsageMetric>>,
+    pub interval: UsageInterval,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// `Organization.usage`: the org row is already loaded by the resolver.
+pub async fn usage(c: &Caller, org: &organization::Model, q: UsageQuery) -> AppResult<Vec<Series>> {
+    let st = standing(c, org.id).await?;
+    st.require(st.billing())?;
+    let (p_start, p_end) = series::plan_period(org.plan_starts_on, c.now().date_naive());
+    let start = q.start.unwrap_or_else(|| series::midnight(p_start));
+    let end = q.end.unwrap_or_else(|| series::midnight(p_end));
+    let range = series::day_range(start, end, q.interval)?;
+    let mut metrics: Vec<UsageMetric> = Vec::new();
+    for m in q.metrics.unwrap_or_else(|| ALL_METRICS.to_vec()) {
+        if !metrics.contains(&m) {
+            metrics.push(m);
+        }
+    }
+    if metrics.is_empty() {
+        return Ok(vec![]);
+    }
+    let days =
+        series::daily_values(&c.state.db.conn, &c.state.usage, org.id, &metrics, range).await?;
+    let bounds = series::bucket_bounds(range.0, range.1, q.interval);
+    Ok(series::fill(&metrics, &bounds, &days))
+}

@@ -194,3 +194,35 @@ async fn connections_and_lookups_with_garbage_answer_with_contract_codes() {
         .unwrap();
     assert!(res.status().as_u16() < 500);
 }
+
+#[tokio::test]
+async fn nul_characters_are_bad_input_everywhere() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let r = app
+        .gql(
+            Some(&w.admin),
+            "query($h: String!) { organization(handle: $h) { id } }",
+            json!({"h": "ac\u{0000}me"}),
+        )
+        .await;
+    assert_eq!(r.code(), Some("BAD_USER_INPUT"));
+    let r = app.gql(Some(&w.admin), "query($s: String) { organization(handle: \"acme\") { members(search: $s) { totalCount } } }", json!({"s": "\u{0000}"})).await;
+    assert_eq!(r.code(), Some("BAD_USER_INPUT"));
+    let r = app
+        .token_request(&[
+            ("grant_type", "password"),
+            ("username", "a\u{0000}@b.co"),
+            ("password", "x"),
+        ])
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = app
+        .token_request(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "orgc_\u{0000}"),
+            ("client_secret", "x"),
+        ])
+        .await;
+    assert_eq!(r.status(), 400);
+}

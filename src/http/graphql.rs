@@ -140,6 +140,26 @@ async fn execute(
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(rs) => rs.iter().collect(),
     };
+    // PostgreSQL text cannot hold NUL, and no field of ours may contain one:
+    // refuse it here, for every input, instead of failing deep inside a query.
+    let has_nul = requests.iter().any(|r| {
+        r.query.contains('\0')
+            || serde_json::to_string(&r.variables)
+                .map(|v| v.contains("\\u0000"))
+                .unwrap_or(false)
+    });
+    if has_nul {
+        let status = if wants_graphql_response(headers) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        return error_response(
+            status,
+            ErrorCode::BadUserInput,
+            "NUL characters are not allowed in any input",
+        );
+    }
     let aliases: usize = requests
         .iter()
         .filter_map(|r| async_graphql::parser::parse_query(&r.query).ok())

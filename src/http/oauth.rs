@@ -68,6 +68,13 @@ pub fn params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, Strin
             "malformed request body",
         )
     };
+    // PostgreSQL text cannot hold NUL: refuse it in any parameter.
+    if body.contains(&0)
+        || body.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"))
+        || body.windows(6).any(|w| w == b"\\u0000")
+    {
+        return Err(bad());
+    }
     match ct.as_str() {
         "application/x-www-form-urlencoded" => serde_urlencoded_pairs(body).ok_or_else(bad),
         "application/json" => {

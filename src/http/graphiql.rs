@@ -75,6 +75,9 @@ fn page_html(state: &AppState) -> String {
   var wsClient = graphqlWs.createClient({{
     url: wsUrl,
     lazy: true,
+    // A refused connection_init (4403: missing or bad bearer) cannot succeed
+    // on retry; failing at once shows the refusal instead of a long spinner.
+    shouldRetry: function (e) {{ return !(e && e.code === 4403); }},
     connectionParams: function () {{
       var h = currentHeaders();
       return {{ Authorization: h.Authorization || h.authorization || '' }};

@@ -75,6 +75,9 @@ fn page_html(state: &AppState) -> String {
   var wsClient = graphqlWs.createClient({{
     url: wsUrl,
     lazy: true,
+    // A refused connection_init (4403: missing or bad bearer) cannot succeed
+    // on retry; failing at once shows the refusal instead of a long spinner.
+    shouldRetry: function (e) {{ return !(e && e.code === 4403); }},
     connectionParams: function () {{
       var h = currentHeaders();
       return {{ Authorization: h.Authorization || h.authorization || '' }};
@@ -110,7 +113,8 @@ pub async fn page(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     let csp = if state.config.graphiql_assets.is_some() {
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
+        // GraphiQL 3's stylesheet inlines its fonts as data: URLs.
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
     } else {
         "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; frame-ancestors 'none'"
     };

@@ -7,6 +7,7 @@ pub mod loaders;
 pub mod member;
 pub mod member_mutations;
 pub mod message;
+pub mod onboarding;
 pub mod org_mutations;
 pub mod organization;
 pub mod pagination;
@@ -33,6 +34,7 @@ pub struct MutationRoot(
     service_account::ServiceAccountMutations,
     invitation::InvitationMutations,
     message::MessageMutations,
+    onboarding::OnboardingMutations,
 );
 
 pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;

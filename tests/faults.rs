@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,30 +12,10 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 
 fn spawn_server(db_url: &str, dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_orgraph"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", db_url)
-        .env("ORGRAPH_DATA_DIR", dir)
-        .env("ORGRAPH_RATE_LIMIT_GRAPHQL", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_ready(base: &str) {
-    let http = reqwest::Client::new();
-    let t = Instant::now();
-    while http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(t.elapsed() < Duration::from_secs(30), "server not ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut c = process::orgraph(db_url, dir);
+    c.env("ORGRAPH_RATE_LIMIT_GRAPHQL", "0")
+        .stderr(Stdio::null());
+    process::serve(c, port)
 }
 
 async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
@@ -61,27 +41,11 @@ async fn a_hard_kill_during_writes_leaves_every_committed_change_with_its_audit_
         "sqlite://{}/orgraph.db?mode=rwc",
         dir.path().display()
     ));
-    let out = Command::new(env!("CARGO_BIN_EXE_orgraph"))
-        .args([
-            "create-admin",
-            "--email",
-            "root@example.com",
-            "--password",
-            PASSWORD,
-        ])
-        .env("DATABASE_URL", &db_url)
-        .env("ORGRAPH_DATA_DIR", dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    process::create_admin(&db_url, dir.path(), "root@example.com");
+    let port = process::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = spawn_server(&db_url, dir.path(), port);
-    wait_ready(&base).await;
+    process::wait_ready(&base).await;
     let http = reqwest::Client::new();
     let tok: Value = http
         .post(format!("{base}/oauth/token"))
@@ -179,7 +143,7 @@ async fn a_hard_kill_during_writes_leaves_every_committed_change_with_its_audit_
     }
     // Restart: the database opens, migrations are a no-op, service resumes.
     let mut server = spawn_server(&db_url, dir.path(), port);
-    wait_ready(&base).await;
+    process::wait_ready(&base).await;
     let _ = server.kill();
     let _ = server.wait();
 

@@ -3,9 +3,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
+use common::process;
 use common::ws::Client;
 use serde_json::{json, Value};
 
@@ -27,38 +28,16 @@ async fn start(
     key: Option<&std::path::Path>,
     public_url: &str,
 ) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_orgraph"));
-    c.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", db_url)
-        .env("ORGRAPH_DATA_DIR", data_dir)
-        .env("ORGRAPH_PUBLIC_URL", public_url)
-        .stdout(Stdio::null())
+    let port = process::free_port();
+    let mut c = process::orgraph(db_url, data_dir);
+    c.env("ORGRAPH_PUBLIC_URL", public_url)
         .stderr(Stdio::null());
     if let Some(k) = key {
         c.env("ORGRAPH_JWT_KEY", k);
     }
-    let child = c.spawn().unwrap();
+    let child = process::serve(c, port);
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let t = Instant::now();
-    while http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "instance did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    process::wait_ready(&base).await;
     Server { child, base }
 }
 
@@ -78,19 +57,7 @@ async fn an_event_committed_on_one_instance_reaches_a_subscriber_of_another() {
     let key = dir_a.path().join("jwt-ed25519.pem");
     let b = start(&pg.url(), dir_b.path(), Some(&key), public).await;
 
-    let out = Command::new(env!("CARGO_BIN_EXE_orgraph"))
-        .args([
-            "create-admin",
-            "--email",
-            "root@example.com",
-            "--password",
-            common::PASSWORD,
-        ])
-        .env("DATABASE_URL", pg.url())
-        .env("ORGRAPH_DATA_DIR", dir_a.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    process::create_admin(&pg.url(), dir_a.path(), "root@example.com");
     let http = reqwest::Client::new();
     // Sign in on A, act on B with the same token.
     let tok: Value = http

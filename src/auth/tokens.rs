@@ -98,3 +98,27 @@ mod tests {
         assert!(!access_token_well_formed(""));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn the_checksum_parser_never_panics(s in "\\PC{0,100}") {
+            let _ = access_token_well_formed(&s);
+        }
+
+        #[test]
+        fn any_single_character_change_is_detected(pos in 5usize..43, c in "[0-9A-Za-z]") {
+            let t = new_access_token();
+            let mut b = t.clone().into_bytes();
+            let c = c.as_bytes()[0];
+            prop_assume!(b[pos] != c);
+            b[pos] = c;
+            prop_assert!(!access_token_well_formed(&String::from_utf8(b).unwrap()));
+        }
+    }
+}

@@ -208,11 +208,24 @@ pub async fn revoke_tokens_of<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn assign_seats(
-    c: &Caller,
+/// What both bulk seat operations start from, read under the lock.
+struct Batch<'a> {
+    tx: crate::db::WriteTx<'a>,
+    org: organization::Model,
+    parsed: Vec<Result<Uuid, AppError>>,
+    members: HashSet<Uuid>,
+    seats: HashMap<Uuid, seat::Model>,
+    used: i64,
+}
+
+/// Parse the ids, lock the organization, check ADMIN rights, and read the
+/// members, their seats and the seats in use: four statements, whatever the
+/// batch size.
+async fn open_batch<'a>(
+    c: &'a Caller,
     org_id: Uuid,
     accounts: &[async_graphql::ID],
-) -> AppResult<SeatBatch> {
+) -> AppResult<Batch<'a>> {
     c.require_signed_in()?;
     let parsed = parse_accounts(accounts)?;
     let tx = c.state.db.write_tx().await?;
@@ -224,8 +237,31 @@ pub async fn assign_seats(
         .filter_map(|r| r.as_ref().ok().copied())
         .collect();
     let members = members_of(&*tx, org_id, &wanted).await?;
-    let mut seats = seats_of(&*tx, org_id, &wanted).await?;
-    let mut used = seats_used(&*tx, org_id).await?;
+    let seats = seats_of(&*tx, org_id, &wanted).await?;
+    let used = seats_used(&*tx, org_id).await?;
+    Ok(Batch {
+        tx,
+        org,
+        parsed,
+        members,
+        seats,
+        used,
+    })
+}
+
+pub async fn assign_seats(
+    c: &Caller,
+    org_id: Uuid,
+    accounts: &[async_graphql::ID],
+) -> AppResult<SeatBatch> {
+    let Batch {
+        tx,
+        org,
+        parsed,
+        members,
+        mut seats,
+        mut used,
+    } = open_batch(c, org_id, accounts).await?;
     let mut outcomes = Vec::with_capacity(accounts.len());
     for (i, item) in parsed.into_iter().enumerate() {
         let result = match item {
@@ -270,18 +306,14 @@ pub async fn revoke_seats(
     org_id: Uuid,
     accounts: &[async_graphql::ID],
 ) -> AppResult<SeatBatch> {
-    c.require_signed_in()?;
-    let parsed = parse_accounts(accounts)?;
-    let tx = c.state.db.write_tx().await?;
-    let org = lock_org(&tx, org_id).await?;
-    let st = standing_in(&*tx, &c.principal, org_id).await?;
-    st.require(st.admin())?;
-    let wanted: Vec<Uuid> = parsed
-        .iter()
-        .filter_map(|r| r.as_ref().ok().copied())
-        .collect();
-    let members = members_of(&*tx, org_id, &wanted).await?;
-    let mut used = seats_used(&*tx, org_id).await?;
+    let Batch {
+        tx,
+        org,
+        parsed,
+        members,
+        mut used,
+        ..
+    } = open_batch(c, org_id, accounts).await?;
     let mut outcomes = Vec::with_capacity(accounts.len());
     for (i, item) in parsed.into_iter().enumerate() {
         let result = match item {

@@ -65,3 +65,19 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn id_decoder_never_panics(s in "\\PC{0,300}") {
+            let r = decode(&ID(s), "Account", &["id"]);
+            let fine = r.is_ok() || matches!(r, Err(AppError::BadInput { .. }) | Err(AppError::NotFound));
+            prop_assert!(fine);
+        }
+    }
+}

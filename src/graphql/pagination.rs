@@ -291,3 +291,31 @@ macro_rules! connection {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any string is either a valid cursor of this kind or BAD_USER_INPUT; never a panic.
+        #[test]
+        fn cursor_decoder_never_panics(s in ".{0,200}") {
+            let key = [7u8; 32];
+            let r = decode_cursor(&key, "Membership", &s, "after");
+            let fine = r.is_ok() || matches!(r, Err(AppError::BadInput { .. }));
+            prop_assert!(fine);
+        }
+
+        #[test]
+        fn cursors_round_trip_and_are_bound_to_their_kind(bytes in any::<[u8; 16]>()) {
+            let key = [9u8; 32];
+            let id = Uuid::from_bytes(bytes);
+            let c = encode_cursor(&key, "Membership", id);
+            prop_assert_eq!(decode_cursor(&key, "Membership", &c, "after").unwrap(), id);
+            prop_assert!(decode_cursor(&key, "Seat", &c, "after").is_err());
+            prop_assert!(decode_cursor(&[1u8; 32], "Membership", &c, "after").is_err());
+        }
+    }
+}

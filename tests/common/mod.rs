@@ -572,3 +572,69 @@ pub mod ws {
         }
     }
 }
+
+/// The real `orgraph` binary as a child process.
+pub mod process {
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// `orgraph <args>` with a data dir and database.
+    pub fn orgraph(db_url: &str, data_dir: &std::path::Path) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_orgraph"));
+        c.env("DATABASE_URL", db_url)
+            .env("ORGRAPH_DATA_DIR", data_dir);
+        c
+    }
+
+    /// `orgraph create-admin` with the test password.
+    pub fn create_admin(db_url: &str, data_dir: &std::path::Path, email: &str) {
+        let out = orgraph(db_url, data_dir)
+            .args([
+                "create-admin",
+                "--email",
+                email,
+                "--password",
+                super::PASSWORD,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Start `orgraph serve` on `port` (quiet unless the command says otherwise).
+    pub fn serve(mut c: Command, port: u16) -> Child {
+        c.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null());
+        c.spawn().unwrap()
+    }
+
+    pub async fn wait_ready(base: &str) {
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        while http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status() != 200)
+            .unwrap_or(true)
+        {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "server at {base} did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -50,6 +50,7 @@ const WALK: &[&str] = &[
     "acceptInvitation",
     "declineInvitation",
     "messageMembers",
+    "onboardUsers",
     "removeMember",
     "leaveOrganization",
 ];
@@ -287,6 +288,16 @@ impl Walk<'_> {
                 )
                 .await;
                 ("acme", vec!["message.send"], None)
+            }
+            "onboardUsers" => {
+                let q = "mutation($i: OnboardUsersInput!) { onboardUsers(input: $i) { results { error { code } } } }";
+                let d = app.ok(Some(&w.admin), q, json!({"i": {"organization": org, "users": [{"email": "onboard@example.com"}]}})).await;
+                assert!(d["onboardUsers"]["results"][0]["error"].is_null(), "{d}");
+                (
+                    "acme",
+                    vec!["account.create", "member.add", "seat.assign", "token.issue"],
+                    None,
+                )
             }
             "removeMember" => {
                 let i = json!({"organization": org, "account": w.outsider_id});

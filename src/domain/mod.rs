@@ -9,6 +9,7 @@ pub mod invitations;
 pub mod invite_csv;
 pub mod members;
 pub mod messages;
+pub mod onboarding;
 pub mod organizations;
 pub mod seats;
 pub mod service_accounts;

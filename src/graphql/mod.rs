@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod member;
 pub mod member_mutations;
 pub mod message;
+pub mod onboarding;
 pub mod org_mutations;
 pub mod organization;
 pub mod pagination;
@@ -35,6 +36,7 @@ pub struct MutationRoot(
     service_account::ServiceAccountMutations,
     invitation::InvitationMutations,
     message::MessageMutations,
+    onboarding::OnboardingMutations,
 );
 
 pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;

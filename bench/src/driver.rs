@@ -181,3 +181,16 @@ pub async fn run(ctx: Arc<Ctx>, sc: Scenario, plan: &Plan, pid: Option<u32>) -> 
         error_samples,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_of_a_sorted_sample_in_milliseconds() {
+        let lat: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
+        assert_eq!(percentile(&lat, 0.50), 51.0);
+        assert_eq!(percentile(&lat, 0.99), 99.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}

@@ -31,6 +31,8 @@ pub struct AppState {
     pub last_used: Arc<crate::domain::tokens::LastUsed>,
     /// Client secrets already verified with argon2 (see SecretCache).
     pub client_secrets: Arc<crate::domain::service_accounts::SecretCache>,
+    /// Rate limiters (in memory, per instance).
+    pub limits: Arc<crate::http::limits::Limiters>,
     /// In-memory usage counters, flushed into daily rows.
     pub usage: Arc<crate::usage::Usage>,
     /// Key for tamper-evident cursors, derived from the signing key.
@@ -43,7 +45,13 @@ impl AppState {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let metrics = Arc::new(Metrics::new());
-        let db = db::connect(&config.database_url(), config.db_pool, metrics.clone()).await?;
+        let db = db::connect(
+            &config.database_url(),
+            config.db_pool,
+            std::time::Duration::from_secs(config.db_acquire_timeout),
+            metrics.clone(),
+        )
+        .await?;
         Migrator::up(&db.conn, None)
             .await
             .context("running migrations")?;
@@ -64,13 +72,14 @@ impl AppState {
         };
         let schema = graphql::build_schema(&config);
         let state = AppState {
+            limits: Arc::new(crate::http::limits::Limiters::new(&config)),
             hasher: Hasher::new(config.max_concurrent_hashes),
             config: Arc::new(config),
+            events: db.bus.clone(),
             db,
             keys: Arc::new(keys),
             clock,
             metrics,
-            events: EventBus::new(4096),
             usage: Arc::new(crate::usage::Usage::new()),
             last_used: Default::default(),
             client_secrets: Default::default(),
@@ -81,6 +90,14 @@ impl AppState {
             state.clone(),
             std::time::Duration::from_secs(5),
         );
+        let limits = state.limits.clone();
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                t.tick().await;
+                limits.shrink();
+            }
+        });
         Ok(state)
     }
 

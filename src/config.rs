@@ -125,6 +125,62 @@ pub struct Config {
         global = true
     )]
     pub max_concurrent_hashes: usize,
+    /// Most nesting a query may have.
+    #[arg(long, env = "ORGRAPH_MAX_DEPTH", default_value_t = 15, global = true)]
+    pub max_depth: usize,
+    /// Most cost a query may have (fields, with connections costing
+    /// page size x node cost, as GitHub's node limit).
+    #[arg(
+        long,
+        env = "ORGRAPH_MAX_COMPLEXITY",
+        default_value_t = 50_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+    /// Most aliases in one request.
+    #[arg(long, env = "ORGRAPH_MAX_ALIASES", default_value_t = 50, global = true)]
+    pub max_aliases: usize,
+    /// GraphQL requests per principal (or client IP when anonymous) per minute; 0 = off.
+    #[arg(
+        long,
+        env = "ORGRAPH_RATE_LIMIT_GRAPHQL",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub rate_limit_graphql: u32,
+    /// Token requests per (client IP, username) and per client id per minute; 0 = off.
+    #[arg(
+        long,
+        env = "ORGRAPH_RATE_LIMIT_TOKEN",
+        default_value_t = 10,
+        global = true
+    )]
+    pub rate_limit_token: u32,
+    /// Browser origins allowed by CORS and on the websocket (comma separated); none by default.
+    #[arg(
+        long,
+        env = "ORGRAPH_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+    /// Seconds a GraphQL request may run before it is cancelled (its transaction rolled back).
+    #[arg(
+        long,
+        env = "ORGRAPH_REQUEST_TIMEOUT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout: u64,
+    /// Seconds a request waits for a database connection before failing
+    /// (keep it short: when the database is down, requests fail fast).
+    #[arg(
+        long,
+        env = "ORGRAPH_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
+    pub db_acquire_timeout: u64,
     /// Database connection pool size.
     #[arg(long, env = "ORGRAPH_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,

@@ -11,31 +11,39 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
 
 use crate::entity::organization;
 use crate::error::{AppError, AppResult};
+use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Where committed events go (see events/mod.rs).
+    pub bus: EventBus,
 }
 
-pub async fn connect(url: &str, pool: u32, metrics: Arc<Metrics>) -> anyhow::Result<Db> {
+pub async fn connect(
+    url: &str,
+    pool: u32,
+    acquire_timeout: Duration,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Db> {
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false)
         .max_connections(if is_sqlite { pool.clamp(1, 8) } else { pool })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(30));
+        .acquire_timeout(acquire_timeout);
     if is_sqlite {
         opts.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -54,9 +62,14 @@ pub async fn connect(url: &str, pool: u32, metrics: Arc<Metrics>) -> anyhow::Res
             m.db_query_errors.inc();
         }
     });
+    let bus = EventBus::new(1024);
+    if !is_sqlite {
+        crate::events::pg::listen(url.to_string(), bus.clone()).await?;
+    }
     Ok(Db {
         write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))),
         conn,
+        bus,
     })
 }
 
@@ -79,7 +92,12 @@ impl Db {
                 ..Default::default()
             })
             .await?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            events: Default::default(),
+            bus: self.bus.clone(),
+        })
     }
 
     pub async fn ping(&self) -> bool {
@@ -90,11 +108,39 @@ impl Db {
 pub struct WriteTx<'a> {
     tx: DatabaseTransaction,
     _guard: Option<MutexGuard<'a, ()>>,
+    events: parking_lot::Mutex<Vec<Event>>,
+    bus: EventBus,
 }
 
 impl WriteTx<'_> {
+    /// Record an event to publish if, and only if, this transaction commits.
+    pub fn emit(&self, e: Event) {
+        self.events.lock().push(e);
+    }
+
+    /// Commit, then publish the recorded events in commit order (see
+    /// events/mod.rs); the SQLite write gate is released only afterwards.
     pub async fn commit(self) -> AppResult<()> {
+        let events = std::mem::take(&mut *self.events.lock());
+        let postgres = self.tx.get_database_backend() == DatabaseBackend::Postgres;
+        if postgres {
+            for e in &events {
+                let payload = serde_json::to_string(e).map_err(AppError::internal)?;
+                self.tx
+                    .execute_raw(Statement::from_sql_and_values(
+                        DatabaseBackend::Postgres,
+                        "SELECT pg_notify($1, $2)",
+                        [crate::events::CHANNEL.into(), payload.into()],
+                    ))
+                    .await?;
+            }
+        }
         self.tx.commit().await?;
+        if !postgres {
+            for e in events {
+                self.bus.publish(e);
+            }
+        }
         Ok(())
     }
 }

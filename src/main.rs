@@ -47,7 +47,13 @@ async fn run() -> anyhow::Result<()> {
             logging::init(config.log_format);
             std::fs::create_dir_all(&config.data_dir)?;
             let metrics = std::sync::Arc::new(orgraph::metrics::Metrics::new());
-            let db = orgraph::db::connect(&config.database_url(), 2, metrics).await?;
+            let db = orgraph::db::connect(
+                &config.database_url(),
+                2,
+                std::time::Duration::from_secs(30),
+                metrics,
+            )
+            .await?;
             Migrator::up(&db.conn, None).await?;
             tracing::info!("migrations applied");
             Ok(())

@@ -56,8 +56,17 @@ impl Principal {
 /// Read `Authorization: Bearer <jwt>`. No header: anonymous. A header that
 /// does not verify: UNAUTHENTICATED (a client should know its token is bad).
 pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> AppResult<Principal> {
+    Ok(authenticate_session(state, authorization).await?.0)
+}
+
+/// As `authenticate`, also giving when the bearer JWT expires (websocket
+/// sessions end their subscriptions then).
+pub async fn authenticate_session(
+    state: &AppState,
+    authorization: Option<&str>,
+) -> AppResult<(Principal, Option<chrono::DateTime<chrono::Utc>>)> {
     let Some(value) = authorization else {
-        return Ok(Principal::Anonymous);
+        return Ok((Principal::Anonymous, None));
     };
     let token = value
         .strip_prefix("Bearer ")
@@ -69,16 +78,20 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> AppR
         .verify(token, state.clock.now())
         .map_err(|_| AppError::Unauthenticated)?;
     let sub: Uuid = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
+    let expires = chrono::DateTime::from_timestamp(claims.exp, 0);
     match claims.kind.as_str() {
         "person" => {
             let acc = account::Entity::find_by_id(sub)
                 .one(&state.db.conn)
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
-            Ok(Principal::Person {
-                account_id: acc.id,
-                site_admin: acc.is_site_admin,
-            })
+            Ok((
+                Principal::Person {
+                    account_id: acc.id,
+                    site_admin: acc.is_site_admin,
+                },
+                expires,
+            ))
         }
         "service" => {
             let sa = service_account::Entity::find_by_id(sub)
@@ -86,10 +99,13 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> AppR
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
             // A JWT minted before a rotation stays valid; deletion ends it.
-            Ok(Principal::Service {
-                service_account_id: sa.id,
-                organization_id: sa.organization_id,
-            })
+            Ok((
+                Principal::Service {
+                    service_account_id: sa.id,
+                    organization_id: sa.organization_id,
+                },
+                expires,
+            ))
         }
         _ => Err(AppError::Unauthenticated),
     }

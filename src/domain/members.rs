@@ -12,8 +12,9 @@ use super::authz::{standing_in, Standing};
 use super::{audit, validate, Caller, Role};
 use crate::auth::Principal;
 use crate::db::{lock_org, WriteTx};
-use crate::entity::{account, membership};
+use crate::entity::{account, membership, organization};
 use crate::error::{on_unique, AppError, AppResult};
+use crate::events::{self, Event, SeatChangeKind};
 
 async fn locked<'a>(
     c: &'a Caller,
@@ -222,22 +223,30 @@ pub async fn update_role(
         },
     )
     .await?;
+    tx.emit(Event::AccessChanged {
+        organization_id: org_id,
+        account_id: Some(account_id),
+        service_account_id: None,
+    });
     tx.commit().await?;
     Ok(after)
 }
 
 /// Delete the membership, its seat and the member's active tokens, writing
-/// one audit event per changed object. Returns whether a seat went.
-async fn drop_member<C: ConnectionTrait>(
-    tx: &C,
+/// one audit event per changed object; the seat change and the loss of
+/// access are published if the transaction commits.
+async fn drop_member(
+    tx: &WriteTx<'_>,
     c: &Caller,
+    org: &organization::Model,
     m: &membership::Model,
     action: &'static str,
-) -> AppResult<bool> {
-    let seat_gone = super::seats::revoke_in(tx, c, m.organization_id, m.account_id, action).await?;
-    membership::Entity::delete_by_id(m.id).exec(tx).await?;
+) -> AppResult<()> {
+    let seat_gone =
+        super::seats::revoke_in(&**tx, c, m.organization_id, m.account_id, action).await?;
+    membership::Entity::delete_by_id(m.id).exec(&**tx).await?;
     audit::record(
-        tx,
+        &**tx,
         c.now(),
         audit::Event {
             organization_id: Some(m.organization_id),
@@ -248,11 +257,31 @@ async fn drop_member<C: ConnectionTrait>(
         },
     )
     .await?;
-    Ok(seat_gone)
+    if seat_gone {
+        let used = super::organizations::seats_used(&**tx, org.id).await?;
+        tx.emit(events::seat(
+            SeatChangeKind::Revoked,
+            org.id,
+            org.seat_limit,
+            Some(m.account_id),
+            used,
+            c.now(),
+        ));
+    }
+    tx.emit(Event::AccessChanged {
+        organization_id: org.id,
+        account_id: Some(m.account_id),
+        service_account_id: None,
+    });
+    Ok(())
 }
 
 pub async fn remove_member(c: &Caller, org_id: Uuid, account_id: Uuid) -> AppResult<()> {
-    let (tx, _) = locked(c, org_id, Standing::admin).await?;
+    c.require_signed_in()?;
+    let tx = c.state.db.write_tx().await?;
+    let org = lock_org(&tx, org_id).await?;
+    let st = standing_in(&*tx, &c.principal, org_id).await?;
+    st.require(st.admin())?;
     let m = find_membership(&*tx, org_id, account_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -264,17 +293,11 @@ pub async fn remove_member(c: &Caller, org_id: Uuid, account_id: Uuid) -> AppRes
     if Role::from_db(&m.role) == Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
         return Err(AppError::LastAdmin);
     }
-    let seat_gone = drop_member(&*tx, c, &m, "member.remove").await?;
-    let used = super::organizations::seats_used(&*tx, org_id).await?;
-    let org = lock_org(&tx, org_id).await?;
-    tx.commit().await?;
-    if seat_gone {
-        c.state.events.seat_revoked(&org, account_id, used, c.now());
-    }
-    Ok(())
+    drop_member(&tx, c, &org, &m, "member.remove").await?;
+    tx.commit().await
 }
 
-pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<crate::entity::organization::Model> {
+pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<organization::Model> {
     let Principal::Person { account_id, .. } = c.principal else {
         return match c.principal {
             Principal::Anonymous => Err(AppError::Unauthenticated),
@@ -291,11 +314,7 @@ pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<crate::entity::organiz
             "admins cannot leave; hand the role to someone else first",
         ));
     }
-    let seat_gone = drop_member(&*tx, c, &m, "member.leave").await?;
-    let used = super::organizations::seats_used(&*tx, org_id).await?;
+    drop_member(&tx, c, &org, &m, "member.leave").await?;
     tx.commit().await?;
-    if seat_gone {
-        c.state.events.seat_revoked(&org, account_id, used, c.now());
-    }
     Ok(org)
 }

@@ -12,6 +12,7 @@ use crate::config::OrgCreation;
 use crate::db::lock_org;
 use crate::entity::{membership, organization, seat};
 use crate::error::{on_unique, AppError, AppResult};
+use crate::events::{self, SeatChangeKind};
 
 pub const MAX_SEAT_LIMIT: i32 = 10_000_000;
 
@@ -324,8 +325,15 @@ pub async fn set_plan(c: &Caller, org_id: Uuid, input: SetPlan) -> AppResult<org
         },
     )
     .await?;
+    tx.emit(events::seat(
+        SeatChangeKind::LimitChanged,
+        org_id,
+        after.seat_limit,
+        None,
+        used,
+        c.now(),
+    ));
     tx.commit().await?;
-    c.state.events.limit_changed(&after, used, c.now());
     Ok(after)
 }
 
@@ -362,7 +370,14 @@ pub async fn purchase_seats(
         data: json!({ "quantity": quantity, "seatLimit": { "before": before, "after": new_limit } }),
     })
     .await?;
+    tx.emit(events::seat(
+        SeatChangeKind::LimitChanged,
+        org_id,
+        after.seat_limit,
+        None,
+        used,
+        c.now(),
+    ));
     tx.commit().await?;
-    c.state.events.limit_changed(&after, used, c.now());
     Ok(after)
 }

@@ -15,6 +15,7 @@ use super::{audit, validate, Caller};
 use crate::db::lock_org;
 use crate::entity::{access_token, membership, organization, seat};
 use crate::error::{AppError, AppResult};
+use crate::events::{self, SeatChangeKind};
 use crate::graphql::ids;
 
 /// One item of a bulk seat operation: the account and its seat, or an error.
@@ -226,7 +227,6 @@ pub async fn assign_seats(
     let mut seats = seats_of(&*tx, org_id, &wanted).await?;
     let mut used = seats_used(&*tx, org_id).await?;
     let mut outcomes = Vec::with_capacity(accounts.len());
-    let mut assigned = Vec::new();
     for (i, item) in parsed.into_iter().enumerate() {
         let result = match item {
             Err(e) => Err(e),
@@ -235,7 +235,14 @@ pub async fn assign_seats(
                 Some(s) => Ok(Some(s.clone())),
                 None => match insert_seat(&*tx, c, &org, acc, &mut used).await {
                     Ok(s) => {
-                        assigned.push((acc, used));
+                        tx.emit(events::seat(
+                            SeatChangeKind::Assigned,
+                            org_id,
+                            org.seat_limit,
+                            Some(acc),
+                            used,
+                            c.now(),
+                        ));
                         seats.insert(acc, s.clone());
                         Ok(Some(s))
                     }
@@ -250,11 +257,7 @@ pub async fn assign_seats(
         });
     }
     tx.commit().await?;
-    let now = c.now();
-    for (acc, used_then) in assigned {
-        c.state.events.seat_assigned(&org, acc, used_then, now);
-    }
-    c.state.usage.seats_in_use(org_id, used, now);
+    c.state.usage.seats_in_use(org_id, used, c.now());
     Ok(SeatBatch {
         outcomes,
         org,
@@ -280,7 +283,6 @@ pub async fn revoke_seats(
     let members = members_of(&*tx, org_id, &wanted).await?;
     let mut used = seats_used(&*tx, org_id).await?;
     let mut outcomes = Vec::with_capacity(accounts.len());
-    let mut revoked = Vec::new();
     for (i, item) in parsed.into_iter().enumerate() {
         let result = match item {
             Err(e) => Err(e),
@@ -288,7 +290,14 @@ pub async fn revoke_seats(
             Ok(acc) => {
                 if revoke_in(&*tx, c, org_id, acc, "seat.revoke").await? {
                     used -= 1;
-                    revoked.push((acc, used));
+                    tx.emit(events::seat(
+                        SeatChangeKind::Revoked,
+                        org_id,
+                        org.seat_limit,
+                        Some(acc),
+                        used,
+                        c.now(),
+                    ));
                 }
                 Ok(None)
             }
@@ -299,10 +308,6 @@ pub async fn revoke_seats(
         });
     }
     tx.commit().await?;
-    let now = c.now();
-    for (acc, used_then) in revoked {
-        c.state.events.seat_revoked(&org, acc, used_then, now);
-    }
     Ok(SeatBatch {
         outcomes,
         org,

@@ -134,6 +134,11 @@ pub async fn delete(c: &Caller, id: Uuid) -> AppResult<Uuid> {
         data: json!({ "serviceAccount": crate::graphql::ids::encode("ServiceAccount", sa.id).0, "name": sa.name, "clientId": sa.client_id }),
     })
     .await?;
+    tx.emit(crate::events::Event::AccessChanged {
+        organization_id: sa.organization_id,
+        account_id: None,
+        service_account_id: Some(sa.id),
+    });
     tx.commit().await?;
     c.state.client_secrets.forget(&sa.client_id);
     Ok(sa.id)

@@ -1,12 +1,22 @@
-//! Seat-change events, published after commit. In-process fan-out through a
-//! broadcast channel; subscribers filter by organization.
+//! Seat-change events (and the access changes that end subscriptions),
+//! published only after the transaction that caused them commits, in commit
+//! order per organization.
+//!
+//! SQLite (one instance): a transaction records its events and publishes
+//! them right after COMMIT while still holding the write gate, so commit
+//! order is publish order. PostgreSQL: the transaction sends `pg_notify`
+//! before COMMIT; PostgreSQL delivers notifications at commit, in commit
+//! order, to every instance LISTENing — including this one — and each
+//! instance forwards them to its own subscribers (`pg::listen`).
+
+pub mod pg;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::entity::organization;
+pub const CHANNEL: &str = "orgraph_events";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 pub enum SeatChangeKind {
@@ -25,65 +35,66 @@ pub struct SeatChange {
     pub occurred_at: DateTime<Utc>,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Event {
+    Seat(SeatChange),
+    /// Someone's rights in an organization may have shrunk (role change,
+    /// removal, service-account deletion): their subscriptions re-check.
+    AccessChanged {
+        organization_id: Uuid,
+        account_id: Option<Uuid>,
+        service_account_id: Option<Uuid>,
+    },
+}
+
+impl Event {
+    pub fn organization_id(&self) -> Uuid {
+        match self {
+            Event::Seat(s) => s.organization_id,
+            Event::AccessChanged {
+                organization_id, ..
+            } => *organization_id,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<SeatChange>,
+    tx: broadcast::Sender<Event>,
 }
 
 impl EventBus {
+    /// `capacity` is how far a subscriber may fall behind before it is told
+    /// and dropped (a slow subscriber never slows the publisher).
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
         EventBus { tx }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<SeatChange> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }
 
-    pub fn publish(&self, e: SeatChange) {
+    pub fn publish(&self, e: Event) {
         // No subscriber is not an error.
         let _ = self.tx.send(e);
     }
+}
 
-    fn emit(
-        &self,
-        kind: SeatChangeKind,
-        org: &organization::Model,
-        account_id: Option<Uuid>,
-        used: i64,
-        at: DateTime<Utc>,
-    ) {
-        self.publish(SeatChange {
-            kind,
-            organization_id: org.id,
-            account_id,
-            used,
-            limit: org.seat_limit as i64,
-            occurred_at: at,
-        });
-    }
-
-    pub fn limit_changed(&self, org: &organization::Model, used: i64, at: DateTime<Utc>) {
-        self.emit(SeatChangeKind::LimitChanged, org, None, used, at);
-    }
-
-    pub fn seat_assigned(
-        &self,
-        org: &organization::Model,
-        account_id: Uuid,
-        used: i64,
-        at: DateTime<Utc>,
-    ) {
-        self.emit(SeatChangeKind::Assigned, org, Some(account_id), used, at);
-    }
-
-    pub fn seat_revoked(
-        &self,
-        org: &organization::Model,
-        account_id: Uuid,
-        used: i64,
-        at: DateTime<Utc>,
-    ) {
-        self.emit(SeatChangeKind::Revoked, org, Some(account_id), used, at);
-    }
+pub fn seat(
+    kind: SeatChangeKind,
+    org_id: Uuid,
+    limit: i32,
+    account_id: Option<Uuid>,
+    used: i64,
+    at: DateTime<Utc>,
+) -> Event {
+    Event::Seat(SeatChange {
+        kind,
+        organization_id: org_id,
+        account_id,
+        used,
+        limit: limit as i64,
+        occurred_at: at,
+    })
 }

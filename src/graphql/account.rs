@@ -94,6 +94,9 @@ impl Account {
         self.model.created_at
     }
     /// The account's memberships in organizations the caller can see.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn memberships(
         &self,
         ctx: &Context<'_>,

@@ -12,10 +12,12 @@ pub mod query;
 pub mod scalars;
 pub mod seat;
 pub mod service_account;
+pub mod subscription;
 pub mod token;
 pub mod user_error;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
+use subscription::SubscriptionRoot;
 
 use crate::config::Config;
 
@@ -29,12 +31,13 @@ pub struct MutationRoot(
     service_account::ServiceAccountMutations,
 );
 
-pub type AppSchema = Schema<query::QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;
 
 pub fn build_schema(config: &Config) -> AppSchema {
-    let mut b = Schema::build(query::QueryRoot, MutationRoot::default(), EmptySubscription)
+    let mut b = Schema::build(query::QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .register_output_type::<crate::error::ErrorCode>()
-        .limit_depth(16)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8);
     if !config.introspection {
@@ -46,6 +49,6 @@ pub fn build_schema(config: &Config) -> AppSchema {
 /// The SDL that `orgraph print-schema` prints and schema.graphql holds.
 pub fn sdl() -> String {
     let schema =
-        Schema::build(query::QueryRoot, MutationRoot::default(), EmptySubscription).finish();
+        Schema::build(query::QueryRoot, MutationRoot::default(), SubscriptionRoot).finish();
     schema.sdl()
 }

@@ -97,6 +97,9 @@ impl Organization {
         Ok(standing(c, self.0.id).await?.role())
     }
 
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn members(
         &self,
@@ -190,6 +193,9 @@ impl Organization {
         }
     }
 
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn service_accounts(
         &self,
         ctx: &Context<'_>,
@@ -205,6 +211,9 @@ impl Organization {
         )
     }
 
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn access_tokens(
         &self,

@@ -22,6 +22,15 @@ use crate::error::{AppError, AppResult};
 pub const MAX_PAGE: i32 = 100;
 pub const DEFAULT_PAGE: i32 = 100;
 
+/// Cost of a connection for the complexity limit: the page size times the
+/// cost of one node (GitHub's node-limit arithmetic), so nested connections
+/// multiply. Out-of-range sizes are priced at the maximum; they are refused
+/// later as BAD_USER_INPUT anyway.
+pub fn connection_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let n = first.or(last).unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    1 + n * child.max(1)
+}
+
 #[derive(SimpleObject, Clone, Debug, Default)]
 pub struct PageInfo {
     pub has_next_page: bool,

@@ -163,6 +163,9 @@ impl QueryRoot {
     }
 
     /// Organizations the caller belongs to; with all: true (site admins only) every organization.
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -73,6 +73,9 @@ impl SeatPool {
         let used = self.used_now(ctx.data::<Caller>()?).await?;
         Ok((self.org.seat_limit as i64 - used).max(0) as i32)
     }
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
     async fn assignments(
         &self,
         ctx: &Context<'_>,

@@ -5,12 +5,13 @@
 //! size. So the transport is ours: JSON or (with a preflight header)
 //! multipart POST, queries only over GET, batches capped.
 
-use async_graphql::http::{MultipartOptions, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse, Data, Request as GqlRequest};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -19,6 +20,7 @@ use tower_http::request_id::RequestId;
 
 use crate::app::AppState;
 use crate::auth::principal::authenticate;
+use crate::auth::Principal;
 use crate::domain::Caller;
 use crate::error::{AppError, ErrorCode};
 use crate::metrics::RequestLabels;
@@ -105,7 +107,68 @@ fn op_label(req: &GqlRequest) -> String {
     }
 }
 
+/// Per-principal rate limit (anonymous callers by IP), then the alias cap,
+/// then execution under the request timeout (dropping the future rolls any
+/// open transaction back).
 async fn execute(
+    state: &AppState,
+    caller: Caller,
+    peer: SocketAddr,
+    batch: BatchRequest,
+    request_id: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let key = match &caller.principal {
+        Principal::Person { account_id, .. } => format!("a:{account_id}"),
+        Principal::Service {
+            service_account_id, ..
+        } => format!("s:{service_account_id}"),
+        Principal::Anonymous => format!("ip:{}", peer.ip()),
+    };
+    if let Err(wait) = state.limits.graphql(key) {
+        let mut res = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "rate limit exceeded; retry later",
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
+    let requests: Vec<&GqlRequest> = match &batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(rs) => rs.iter().collect(),
+    };
+    let aliases: usize = requests
+        .iter()
+        .filter_map(|r| async_graphql::parser::parse_query(&r.query).ok())
+        .map(|d| super::limits::alias_count(&d))
+        .sum();
+    if aliases > state.config.max_aliases {
+        let status = if wants_graphql_response(headers) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        return error_response(
+            status,
+            ErrorCode::QueryTooComplex,
+            &format!("at most {} aliases per request", state.config.max_aliases),
+        );
+    }
+    let limit = std::time::Duration::from_secs(state.config.request_timeout.max(1));
+    match tokio::time::timeout(limit, run(state, caller, batch, request_id, headers)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(request_id, "request timed out; cancelled");
+            let body = json!({ "errors": [{ "message": "the request took too long and was cancelled", "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
+            (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response()
+        }
+    }
+}
+
+async fn run(
     state: &AppState,
     caller: Caller,
     batch: BatchRequest,
@@ -175,6 +238,7 @@ async fn execute(
 
 pub async fn post_graphql(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     body: Bytes,
@@ -268,7 +332,7 @@ pub async fn post_graphql(
         Ok(c) => c,
         Err(r) => return r,
     };
-    execute(&state, caller, batch, &request_id, &headers).await
+    execute(&state, caller, peer, batch, &request_id, &headers).await
 }
 
 const BODY_LIMIT_FILE: usize = 1024 * 1024;
@@ -291,6 +355,7 @@ fn operation_type(req: &GqlRequest) -> Option<OperationType> {
 /// GET: queries only (GraphQL-over-HTTP: a mutation over GET is 405).
 pub async fn get_graphql(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -325,39 +390,10 @@ pub async fn get_graphql(
     execute(
         &state,
         caller,
+        peer,
         BatchRequest::Single(req),
         &request_id,
         &headers,
     )
     .await
-}
-
-/// Websocket: both subprotocols; the bearer token comes in connection_init.
-pub async fn websocket(
-    State(state): State<AppState>,
-    protocol: GraphQLProtocol,
-    ws: WebSocketUpgrade,
-) -> Response {
-    ws.protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let schema = state.schema.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let auth = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let principal = authenticate(&state, auth.as_deref())
-                        .await
-                        .map_err(|_| async_graphql::Error::new("unauthorized"))?;
-                    if principal.is_anonymous() {
-                        return Err(async_graphql::Error::new("unauthorized"));
-                    }
-                    let mut data = Data::default();
-                    data.insert(Caller::new(state.clone(), principal));
-                    Ok(data)
-                })
-                .serve()
-        })
 }

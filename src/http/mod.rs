@@ -4,9 +4,11 @@
 
 pub mod graphiql;
 pub mod graphql;
+pub mod limits;
 pub mod oauth;
 pub mod oauth_client;
 pub mod ops;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -33,8 +35,33 @@ pub fn request_id_of<B>(req: &Request<B>) -> String {
         .to_string()
 }
 
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderValue, Method};
+    if origins.is_empty() {
+        return None;
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(list)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static("apollo-require-preflight"),
+                HeaderName::from_static("x-orgraph-csrf"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
+    let cors = cors(&state.config.cors_origins);
     Router::new()
         .route("/", get(graphiql::page))
         .route("/graphiql/assets/{*path}", get(graphiql::asset))
@@ -42,7 +69,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             post(graphql::post_graphql).get(graphql::get_graphql),
         )
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(ws::websocket))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/introspect", post(oauth_client::introspect))
         .route("/oauth/revoke", post(oauth_client::revoke))
@@ -52,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .with_state(state)
+        .layer(tower::util::option_layer(cors))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(
             TraceLayer::new_for_http()

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -89,11 +91,44 @@ fn serde_urlencoded_pairs(body: &[u8]) -> Option<HashMap<String, String>> {
     Some(form_urlencoded::parse(body).into_owned().collect())
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// 429 with Retry-After (whole seconds, at least 1).
+pub fn too_many(wait: std::time::Duration) -> Response {
+    let mut res = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "slow_down",
+        "too many attempts; retry later",
+    );
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+pub async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let p = match params(&headers, &body) {
         Ok(p) => p,
         Err(r) => return r,
     };
+    let limited = match p.get("grant_type").map(String::as_str) {
+        Some("password") => state.limits.token_by_user(
+            peer.ip(),
+            p.get("username").map(String::as_str).unwrap_or(""),
+        ),
+        Some("client_credentials") => match super::oauth_client::client_id_of(&headers, &p) {
+            Some(id) => state.limits.token_by_client(&id),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    };
+    if let Err(wait) = limited {
+        return too_many(wait);
+    }
     match p.get("grant_type").map(String::as_str) {
         Some("password") => password_grant(&state, &p).await,
         Some("client_credentials") => {

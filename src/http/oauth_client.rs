@@ -48,6 +48,13 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((dec(id)?, dec(secret)?))
 }
 
+/// The client id a request presents (Basic or body), for rate limiting.
+pub fn client_id_of(headers: &HeaderMap, p: &HashMap<String, String>) -> Option<String> {
+    basic_credentials(headers)
+        .map(|(id, _)| id)
+        .or_else(|| p.get("client_id").cloned())
+}
+
 enum ClientAuth {
     None,
     Bad,

@@ -19,7 +19,7 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    async fn create(server: &str) -> PgDatabase {
+    pub async fn create(server: &str) -> PgDatabase {
         use sea_orm::{ConnectionTrait, Database};
         let name = format!("orgraph_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(format!("{}/postgres", server.trim_end_matches('/')))
@@ -126,6 +126,9 @@ impl TestApp {
         config.data_dir = dir.path().to_path_buf();
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.max_concurrent_hashes = 8;
+        // Race tests send thousands of requests a minute as one principal;
+        // tests/limits.rs turns the limit on where it is under test.
+        config.rate_limit_graphql = 0;
         let pg = match postgres_server() {
             Some(server) => Some(PgDatabase::create(&server).await),
             None => None,
@@ -134,13 +137,16 @@ impl TestApp {
             Some(p) => p.url(),
             None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
         });
+        // Bind first, so links the server builds (sign-in URLs, mail) point here.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.bind = addr;
+        config.public_url = Some(format!("http://{addr}"));
         tweak(&mut config);
         let clock = Arc::new(TestClock::default());
         let state = AppState::build(config, clock.clone())
             .await
             .expect("app state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let router = orgraph::http::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -342,6 +348,225 @@ impl TestApp {
             org_id,
             handle: "acme".into(),
             other_org_id,
+        }
+    }
+}
+
+pub const ASSIGN: &str = "mutation($i: SeatAccountsInput!) { assignSeats(input: $i) { results { account seat { assignedAt } error { code field } } seats { limit used available } } }";
+pub const REVOKE_SEATS: &str = "mutation($i: SeatAccountsInput!) { revokeSeats(input: $i) { results { account error { code } } seats { used } } }";
+pub const ISSUE: &str = "mutation($i: IssueAccessTokenInput!) { issueAccessToken(input: $i) { secret accessToken { id prefix expiresAt active account { id } } } }";
+pub const SET_PLAN: &str = "mutation($i: SetPlanInput!) { setPlan(input: $i) { organization { plan { seatLimit endsOn } } } }";
+pub const CREATE_SA: &str = "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { clientSecret serviceAccount { id name clientId } } }";
+
+impl TestApp {
+    /// `n` MANAGED members (no password: no argon2 cost) of an organization.
+    pub async fn managed_members(&self, token: &str, org_id: &str, n: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let d = self
+                .ok(
+                    Some(token),
+                    CREATE_USER,
+                    json!({"i": {"organization": org_id, "firstName": format!("m{i}")}}),
+                )
+                .await;
+            ids.push(
+                d["createUser"]["account"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        ids
+    }
+
+    pub async fn set_plan(
+        &self,
+        site_admin: &str,
+        org_id: &str,
+        limit: i64,
+        ends_on: Option<&str>,
+    ) -> Resp {
+        let mut i = json!({"organization": org_id, "name": "team", "seatLimit": limit, "startsOn": "2026-01-01"});
+        if let Some(e) = ends_on {
+            i["endsOn"] = json!(e);
+        }
+        self.gql(Some(site_admin), SET_PLAN, json!({ "i": i }))
+            .await
+    }
+
+    pub async fn assign(&self, token: &str, org_id: &str, accounts: &[String]) -> Resp {
+        self.gql(
+            Some(token),
+            ASSIGN,
+            json!({"i": {"organization": org_id, "accounts": accounts}}),
+        )
+        .await
+    }
+
+    /// A service account: (id, client id, client secret).
+    pub async fn service_account(
+        &self,
+        admin: &str,
+        org_id: &str,
+        name: &str,
+    ) -> (String, String, String) {
+        let d = self
+            .ok(
+                Some(admin),
+                CREATE_SA,
+                json!({"i": {"organization": org_id, "name": name}}),
+            )
+            .await;
+        let sa = &d["createServiceAccount"];
+        (
+            sa["serviceAccount"]["id"].as_str().unwrap().to_string(),
+            sa["serviceAccount"]["clientId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            sa["clientSecret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The client-credentials grant with HTTP Basic.
+    pub async fn sa_token(&self, client_id: &str, secret: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/oauth/token"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// RFC 7662 introspection authenticated as a service account.
+    pub async fn introspect(&self, client_id: &str, secret: &str, token: &str) -> Value {
+        let res = self
+            .http
+            .post(self.url("/oauth/introspect"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+}
+
+/// A minimal GraphQL websocket client over tokio-tungstenite.
+pub mod ws {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    pub type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    #[derive(Debug, PartialEq)]
+    pub enum Got {
+        Msg(Value),
+        Closed(u16),
+        Nothing,
+    }
+
+    pub struct Client {
+        pub socket: Socket,
+        pub legacy: bool,
+    }
+
+    impl Client {
+        pub async fn connect(base: &str, legacy: bool) -> Client {
+            let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
+            let mut req = url.into_client_request().unwrap();
+            let proto = if legacy {
+                "graphql-ws"
+            } else {
+                "graphql-transport-ws"
+            };
+            req.headers_mut()
+                .insert("sec-websocket-protocol", proto.parse().unwrap());
+            let (socket, res) = tokio_tungstenite::connect_async(req)
+                .await
+                .expect("websocket connect");
+            assert_eq!(res.headers()["sec-websocket-protocol"], proto);
+            Client { socket, legacy }
+        }
+
+        pub async fn send(&mut self, v: Value) {
+            self.socket
+                .send(Message::Text(v.to_string().into()))
+                .await
+                .unwrap();
+        }
+
+        /// The next message (skipping keep-alives), a close code, or nothing within `secs`.
+        pub async fn recv(&mut self, secs: u64) -> Got {
+            loop {
+                match tokio::time::timeout(Duration::from_secs(secs), self.socket.next()).await {
+                    Err(_) => return Got::Nothing,
+                    Ok(None) | Ok(Some(Err(_))) => return Got::Closed(0),
+                    Ok(Some(Ok(Message::Text(t)))) => {
+                        let v: Value = serde_json::from_str(&t).unwrap();
+                        if v["type"] == "ka" || v["type"] == "ping" || v["type"] == "pong" {
+                            continue;
+                        }
+                        return Got::Msg(v);
+                    }
+                    Ok(Some(Ok(Message::Close(f)))) => {
+                        return Got::Closed(f.map(|f| u16::from(f.code)).unwrap_or(0))
+                    }
+                    Ok(Some(Ok(_))) => continue,
+                }
+            }
+        }
+
+        pub async fn init(&mut self, token: Option<&str>) -> Got {
+            let payload = match token {
+                Some(t) => json!({"Authorization": format!("Bearer {t}")}),
+                None => json!({}),
+            };
+            self.send(json!({"type": "connection_init", "payload": payload}))
+                .await;
+            self.recv(5).await
+        }
+
+        /// Connect, init and expect an ack.
+        pub async fn ready(base: &str, legacy: bool, token: &str) -> Client {
+            let mut c = Client::connect(base, legacy).await;
+            match c.init(Some(token)).await {
+                Got::Msg(m) if m["type"] == "connection_ack" => c,
+                other => panic!("no ack: {other:?}"),
+            }
+        }
+
+        pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+            let ty = if self.legacy { "start" } else { "subscribe" };
+            self.send(
+                json!({"type": ty, "id": id, "payload": {"query": query, "variables": variables}}),
+            )
+            .await;
+        }
+
+        /// The next data payload for a subscription (next / data).
+        pub async fn next_data(&mut self, secs: u64) -> Option<Value> {
+            match self.recv(secs).await {
+                Got::Msg(m) if m["type"] == "next" || m["type"] == "data" => {
+                    Some(m["payload"].clone())
+                }
+                _ => None,
+            }
         }
     }
 }

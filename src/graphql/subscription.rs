@@ -1,0 +1,182 @@
+//! `Subscription.seatChanges`. Authorization is decided from fresh rows at
+//! subscribe time and again whenever an event says the subscriber's access
+//! may have shrunk (removal, demotion, service-account deletion) or when the
+//! session's JWT expires; a subscriber that falls behind is told and ended.
+
+use async_graphql::{Context, Object, Result, Subscription, ID};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use sea_orm::EntityTrait;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::account::Account;
+use super::ids;
+use super::organization::Organization;
+use crate::auth::Principal;
+use crate::domain::authz::standing_in;
+use crate::domain::Caller;
+use crate::entity::{account, service_account};
+use crate::error::{AppError, AppResult};
+use crate::events::{Event, SeatChange, SeatChangeKind};
+use crate::metrics::Metrics;
+
+/// When the websocket session's JWT expires (set at connection_init).
+#[derive(Clone, Copy)]
+pub struct SessionExpiry(pub DateTime<Utc>);
+
+pub struct SeatChangeEvent(pub SeatChange);
+
+#[Object(name = "SeatChange")]
+impl SeatChangeEvent {
+    async fn kind(&self) -> SeatChangeKind {
+        self.0.kind
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let c = ctx.data::<Caller>()?;
+        let org = c
+            .loaders
+            .organization(self.0.organization_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Organization(org))
+    }
+    /// Null for LIMIT_CHANGED.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(id) = self.0.account_id else {
+            return Ok(None);
+        };
+        let c = ctx.data::<Caller>()?;
+        Ok(c.loaders.account(id).await?.map(Account::visible))
+    }
+    async fn used(&self) -> i32 {
+        self.0.used as i32
+    }
+    async fn limit(&self) -> i32 {
+        self.0.limit as i32
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+}
+
+/// May this principal (still) watch this organization's seats? Fresh reads.
+async fn allowed(c: &Caller, org_id: Uuid) -> AppResult<()> {
+    c.require_signed_in()?;
+    let conn = &c.state.db.conn;
+    let exists = match &c.principal {
+        Principal::Person { account_id, .. } => account::Entity::find_by_id(*account_id)
+            .one(conn)
+            .await?
+            .is_some(),
+        Principal::Service {
+            service_account_id, ..
+        } => service_account::Entity::find_by_id(*service_account_id)
+            .one(conn)
+            .await?
+            .is_some(),
+        Principal::Anonymous => false,
+    };
+    if !exists {
+        return Err(AppError::Unauthenticated);
+    }
+    let st = standing_in(conn, &c.principal, org_id).await?;
+    st.require(st.billing())
+}
+
+fn concerns(principal: &Principal, e: &Event) -> bool {
+    match e {
+        Event::AccessChanged {
+            account_id,
+            service_account_id,
+            ..
+        } => {
+            (account_id.is_some() && *account_id == principal.account_id())
+                || (service_account_id.is_some()
+                    && *service_account_id == principal.service_account_id())
+        }
+        Event::Seat(_) => false,
+    }
+}
+
+/// Counts live subscriptions on /metrics.
+struct Live(std::sync::Arc<Metrics>);
+
+impl Live {
+    fn new(m: std::sync::Arc<Metrics>) -> Self {
+        m.ws_subscribers.inc();
+        Live(m)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.ws_subscribers.dec();
+    }
+}
+
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// Seat changes of one organization, to its admins and billing managers; delivered across every server instance sharing the database.
+    async fn seat_changes(
+        &self,
+        ctx: &Context<'_>,
+        organization: ID,
+    ) -> Result<impl Stream<Item = Result<SeatChangeEvent>>> {
+        let c = ctx.data::<Caller>()?.clone();
+        let expiry = ctx.data_opt::<SessionExpiry>().copied();
+        let org_id = ids::decode(&organization, "Organization", &["organization"])?;
+        // Subscribe before checking, so nothing committed after the check is missed.
+        let rx = c.state.events.subscribe();
+        allowed(&c, org_id).await?;
+        let live = Live::new(c.state.metrics.clone());
+        struct S {
+            rx: tokio::sync::broadcast::Receiver<Event>,
+            c: Caller,
+            org_id: Uuid,
+            expiry: Option<SessionExpiry>,
+            done: bool,
+            _live: Live,
+        }
+        let state = S {
+            rx,
+            c,
+            org_id,
+            expiry,
+            done: false,
+            _live: live,
+        };
+        Ok(futures_util::stream::unfold(state, |mut s| async move {
+            if s.done {
+                return None;
+            }
+            loop {
+                match s.rx.recv().await {
+                    Ok(e) if e.organization_id() != s.org_id => continue,
+                    Ok(Event::Seat(change)) => {
+                        if s.expiry.is_some_and(|e| e.0 <= s.c.now()) {
+                            return None;
+                        }
+                        return Some((Ok(SeatChangeEvent(change)), s));
+                    }
+                    Ok(e) => {
+                        if concerns(&s.c.principal, &e) && allowed(&s.c, s.org_id).await.is_err() {
+                            return None;
+                        }
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        s.c.state.metrics.ws_dropped_for_lag.inc();
+                        s.done = true;
+                        let e: async_graphql::Error = AppError::RateLimited.into();
+                        let msg = format!("this subscriber fell {n} events behind and was dropped; subscribe again");
+                        return Some((Err(async_graphql::Error { message: msg, ..e }), s));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }))
+    }
+}

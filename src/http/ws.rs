@@ -1,0 +1,369 @@
+//! GraphQL over websocket, both subprotocols, written here because the
+//! library's server uses other close codes and has no init timeout:
+//!
+//! * `graphql-transport-ws` (the graphql-ws library): close 4400 bad
+//!   message, 4401 subscribe before ack, 4403 init refused, 4408 init
+//!   timeout, 4409 duplicate id, 4429 second init, 1009 message too big.
+//! * legacy `graphql-ws` (subscriptions-transport-ws): connection_error then
+//!   close 4403 on a refused init; `ka` keep-alives.
+//!
+//! Outgoing messages go through a bounded queue: a client that does not
+//! read stalls only its own subscriptions, which then fall behind the event
+//! bus and are told so and ended (see graphql/subscription.rs).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Data, Request as GqlRequest};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::auth::principal::authenticate_session;
+use crate::domain::Caller;
+use crate::graphql::subscription::SessionExpiry;
+
+pub const MAX_MESSAGE: usize = 64 * 1024;
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Proto {
+    TransportWs,
+    Legacy,
+}
+
+impl Proto {
+    fn next(self) -> &'static str {
+        match self {
+            Proto::TransportWs => "next",
+            Proto::Legacy => "data",
+        }
+    }
+}
+
+/// Browsers always send Origin on websockets: allow the server's own origin
+/// and the configured CORS origins, refuse others (cross-site websocket
+/// hijacking). Non-browser clients send none.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let same = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        == Some(host);
+    same || origin == state.config.public_url()
+        || state.config.cors_origins.iter().any(|o| o.trim() == origin)
+}
+
+pub async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return (axum::http::StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let offered = headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let proto = if offered
+        .split(',')
+        .any(|p| p.trim() == "graphql-transport-ws")
+        || offered.is_empty()
+    {
+        Proto::TransportWs
+    } else {
+        Proto::Legacy
+    };
+    ws.protocols(["graphql-transport-ws", "graphql-ws"])
+        .max_message_size(4 * MAX_MESSAGE)
+        .on_upgrade(move |socket| run(socket, state, proto))
+}
+
+fn text(v: Value) -> Message {
+    Message::Text(v.to_string().into())
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.to_string().into(),
+    }))
+}
+
+type Subs = Arc<Mutex<HashMap<String, tokio::task::AbortHandle>>>;
+
+async fn run(socket: WebSocket, state: AppState, proto: Proto) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut out_rx) = mpsc::channel::<Message>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            let closing = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let subs: Subs = Default::default();
+    if let Some(data) = handshake(&mut stream, &out, &state, proto).await {
+        let data = Arc::new(data);
+        let keepalive = (proto == Proto::Legacy).then(|| {
+            let out = out.clone();
+            tokio::spawn(async move {
+                let mut t = tokio::time::interval(Duration::from_secs(20));
+                loop {
+                    t.tick().await;
+                    if out.send(text(json!({"type": "ka"}))).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        });
+        while let Some(Ok(msg)) = stream.next().await {
+            let Some(raw) = incoming(msg, &out).await else {
+                break;
+            };
+            if !handle(&raw, proto, &state, &data, &out, &subs).await {
+                break;
+            }
+        }
+        if let Some(k) = keepalive {
+            k.abort();
+        }
+    }
+    for (_, h) in subs.lock().drain() {
+        h.abort();
+    }
+    drop(out);
+    let _ = writer.await;
+}
+
+/// The text of a message; None when the connection is over (or too big).
+async fn incoming(msg: Message, out: &mpsc::Sender<Message>) -> Option<String> {
+    match msg {
+        Message::Text(t) if t.len() > MAX_MESSAGE => {
+            let _ = out.send(close(1009, "message too big")).await;
+            None
+        }
+        Message::Text(t) => Some(t.to_string()),
+        Message::Binary(_) => {
+            let _ = out
+                .send(close(4400, "binary messages are not supported"))
+                .await;
+            None
+        }
+        Message::Close(_) => None,
+        Message::Ping(_) | Message::Pong(_) => Some(String::new()),
+    }
+}
+
+/// Wait for connection_init (with a timeout), authenticate, acknowledge.
+async fn handshake(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    out: &mpsc::Sender<Message>,
+    state: &AppState,
+    proto: Proto,
+) -> Option<Data> {
+    let first = tokio::time::timeout(INIT_TIMEOUT, async {
+        loop {
+            match stream.next().await {
+                Some(Ok(m)) => match incoming(m, out).await {
+                    Some(t) if t.is_empty() => continue,
+                    other => return other,
+                },
+                _ => return None,
+            }
+        }
+    })
+    .await;
+    let raw = match first {
+        Err(_) => {
+            let _ = out
+                .send(close(4408, "Connection initialisation timeout"))
+                .await;
+            return None;
+        }
+        Ok(None) => return None,
+        Ok(Some(raw)) => raw,
+    };
+    let msg: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    match msg["type"].as_str() {
+        Some("connection_init") => {}
+        Some("subscribe") | Some("start") => {
+            let _ = out.send(close(4401, "Unauthorized")).await;
+            return None;
+        }
+        _ => {
+            let _ = out.send(close(4400, "expected connection_init")).await;
+            return None;
+        }
+    }
+    let payload = &msg["payload"];
+    let auth = payload["Authorization"]
+        .as_str()
+        .or_else(|| payload["authorization"].as_str());
+    let session = match auth {
+        Some(a) => authenticate_session(state, Some(a))
+            .await
+            .ok()
+            .filter(|(p, _)| !p.is_anonymous()),
+        None => None,
+    };
+    let Some((principal, expires)) = session else {
+        if proto == Proto::Legacy {
+            let _ = out
+                .send(text(
+                    json!({"type": "connection_error", "payload": {"message": "Forbidden"}}),
+                ))
+                .await;
+        }
+        let _ = out.send(close(4403, "Forbidden")).await;
+        return None;
+    };
+    let mut data = Data::default();
+    data.insert(Caller::new(state.clone(), principal));
+    if let Some(e) = expires {
+        data.insert(SessionExpiry(e));
+    }
+    let _ = out.send(text(json!({"type": "connection_ack"}))).await;
+    if proto == Proto::Legacy {
+        let _ = out.send(text(json!({"type": "ka"}))).await;
+    }
+    Some(data)
+}
+
+/// One client message after the handshake; false ends the connection.
+async fn handle(
+    raw: &str,
+    proto: Proto,
+    state: &AppState,
+    data: &Arc<Data>,
+    out: &mpsc::Sender<Message>,
+    subs: &Subs,
+) -> bool {
+    if raw.is_empty() {
+        return true;
+    }
+    let Ok(msg) = serde_json::from_str::<Value>(raw) else {
+        let _ = out.send(close(4400, "invalid message")).await;
+        return false;
+    };
+    let id = msg["id"].as_str().map(str::to_string);
+    match (msg["type"].as_str(), id) {
+        (Some("connection_init"), _) => {
+            let _ = out
+                .send(close(4429, "Too many initialisation requests"))
+                .await;
+            false
+        }
+        (Some("ping"), _) if proto == Proto::TransportWs => {
+            let _ = out.send(text(json!({"type": "pong"}))).await;
+            true
+        }
+        (Some("pong"), _) => true,
+        (Some("subscribe"), Some(id)) | (Some("start"), Some(id)) => {
+            let Ok(req) = serde_json::from_value::<GqlRequest>(msg["payload"].clone()) else {
+                let _ = out.send(close(4400, "invalid subscribe payload")).await;
+                return false;
+            };
+            start(id, req, proto, state, data, out, subs).await
+        }
+        (Some("complete"), Some(id)) | (Some("stop"), Some(id)) => {
+            if let Some(h) = subs.lock().remove(&id) {
+                h.abort();
+                if proto == Proto::Legacy {
+                    let _ = out.try_send(text(json!({"type": "complete", "id": id})));
+                }
+            }
+            true
+        }
+        (Some("connection_terminate"), _) => false,
+        _ => {
+            let _ = out.send(close(4400, "invalid message")).await;
+            false
+        }
+    }
+}
+
+async fn start(
+    id: String,
+    req: GqlRequest,
+    proto: Proto,
+    state: &AppState,
+    data: &Arc<Data>,
+    out: &mpsc::Sender<Message>,
+    subs: &Subs,
+) -> bool {
+    {
+        let s = subs.lock();
+        if s.contains_key(&id) {
+            drop(s);
+            let _ = out.try_send(close(4409, &format!("Subscriber for {id} already exists")));
+            return false;
+        }
+        if s.len() >= MAX_SUBSCRIPTIONS {
+            drop(s);
+            let err = json!([{"message": format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"), "extensions": {"code": "QUERY_TOO_COMPLEX"}}]);
+            let _ = out.try_send(text(json!({"type": "error", "id": id, "payload": err})));
+            return true;
+        }
+    }
+    let caller = data
+        .get(&std::any::TypeId::of::<Caller>())
+        .and_then(|d| d.downcast_ref::<Caller>())
+        .cloned();
+    let expiry = data
+        .get(&std::any::TypeId::of::<SessionExpiry>())
+        .and_then(|d| d.downcast_ref::<SessionExpiry>())
+        .copied();
+    let Some(caller) = caller else { return false };
+    let mut req = req.data(caller);
+    if let Some(e) = expiry {
+        req = req.data(e);
+    }
+    let schema = state.schema.clone();
+    let out2 = out.clone();
+    let subs2 = subs.clone();
+    let id2 = id.clone();
+    let task = tokio::spawn(async move {
+        let mut s = schema.execute_stream(req);
+        let mut first = true;
+        while let Some(resp) = s.next().await {
+            let request_error =
+                first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
+            first = false;
+            let msg = if request_error && proto == Proto::TransportWs {
+                json!({"type": "error", "id": id2, "payload": resp.errors})
+            } else {
+                json!({"type": proto.next(), "id": id2, "payload": resp})
+            };
+            if out2.send(text(msg)).await.is_err() {
+                return;
+            }
+            if request_error {
+                break;
+            }
+        }
+        subs2.lock().remove(&id2);
+        let _ = out2
+            .send(text(json!({"type": "complete", "id": id2})))
+            .await;
+    });
+    subs.lock().insert(id, task.abort_handle());
+    true
+}

@@ -1,0 +1,238 @@
+//! The real binary: migrate, create-admin, serve, sign in, graceful
+//! shutdown on SIGTERM, and no secret in a trace-level log.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn orgraph() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_orgraph"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = match common::postgres_server() {
+        Some(s) => Some(common::PgDatabase::create(&s).await),
+        None => None,
+    };
+    let db_url = match &pg {
+        Some(p) => p.url(),
+        None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
+    };
+    let password = "a secret passphrase 7f3a";
+    let env = |c: &mut Command| {
+        c.env("ORGRAPH_DATA_DIR", dir.path())
+            .env("DATABASE_URL", &db_url)
+            .env("RUST_LOG", "trace")
+            .env("ORGRAPH_LOG_FORMAT", "json");
+    };
+
+    let mut c = orgraph();
+    env(&mut c);
+    assert!(c.arg("migrate").status().unwrap().success());
+    let mut c = orgraph();
+    env(&mut c);
+    let out = c
+        .args(["create-admin", "--email", "Admin@Example.com"])
+        .env("ORGRAPH_ADMIN_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut log = String::from_utf8_lossy(&out.stderr).to_string();
+
+    let port = free_port();
+    let log_path = dir.path().join("serve.log");
+    let mut c = orgraph();
+    env(&mut c);
+    let mut child = c
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // GraphiQL is served at /.
+    let page = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("graphiql") && page.contains("/graphql/ws"));
+
+    let tok: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin@example.com"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = tok["access_token"].as_str().unwrap().to_string();
+    let gql = |q: &str, v: Value| {
+        http.post(format!("{base}/graphql"))
+            .bearer_auth(&jwt)
+            .json(&json!({"query": q, "variables": v}))
+            .send()
+    };
+    let d: Value = gql(
+        common::CREATE_ORG,
+        json!({"i": {"handle": "acme", "name": "Acme"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let org = d["data"]["createOrganization"]["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let member_pw = "member password 99x";
+    let d: Value = gql(
+        common::CREATE_USER,
+        json!({"i": {"organization": org, "email": "m@example.com", "password": member_pw}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let member = d["data"]["createUser"]["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    gql(
+        common::ASSIGN,
+        json!({"i": {"organization": org, "accounts": [member]}}),
+    )
+    .await
+    .unwrap();
+    let d: Value = gql(
+        common::ISSUE,
+        json!({"i": {"organization": org, "account": member}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let access = d["data"]["issueAccessToken"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d: Value = gql(
+        common::CREATE_SA,
+        json!({"i": {"organization": org, "name": "bot"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let client_secret = d["data"]["createServiceAccount"]["clientSecret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d: Value = gql(
+        "mutation($a: ID!) { createSignInToken(input: {account: $a}) { token } }",
+        json!({"a": member}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let signin = d["data"]["createSignInToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Fail a sign-in with a wrong password, too.
+    http.post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "m@example.com"),
+            ("password", "wrong password zz"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    // SIGTERM: drains and exits 0.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(15),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    log.push_str(&std::fs::read_to_string(&log_path).unwrap());
+    assert!(
+        log.contains("shut down cleanly"),
+        "graceful shutdown not logged"
+    );
+    assert!(
+        log.contains("orgraph::sql"),
+        "the trace log must include SQL for this check to mean anything"
+    );
+    for secret in [
+        password,
+        member_pw,
+        "wrong password zz",
+        &access,
+        &client_secret,
+        &signin,
+        &jwt,
+    ] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+}

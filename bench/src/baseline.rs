@@ -103,7 +103,12 @@ async fn members(State(b): State<Arc<Baseline>>, Path(handle): Path<String>) -> 
 /// task lives as long as the runtime.
 pub async fn start(database_url: &str) -> anyhow::Result<String> {
     let metrics = Arc::new(orgraph::metrics::Metrics::new());
-    let db = orgraph::db::connect(database_url, 16, metrics).await?.conn;
+    // The server's defaults: same pool size and acquire timeout.
+    let d = orgraph::Config::defaults();
+    let timeout = std::time::Duration::from_secs(d.db_acquire_timeout);
+    let db = orgraph::db::connect(database_url, d.db_pool, timeout, metrics)
+        .await?
+        .conn;
     let placeholder = match db.get_database_backend() {
         DatabaseBackend::Postgres => "$1",
         _ => "?",

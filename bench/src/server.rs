@@ -52,6 +52,8 @@ impl Server {
 
     /// Start `orgraph serve` against the seeded database. Its logs go to
     /// `<data dir>/server.log` (warnings only, so logging costs nothing).
+    /// Settings come from the environment, so the caller's own ORGRAPH_*
+    /// variables (pool size, limits) apply unless set here.
     pub fn spawn(binary: &Path, data_dir: &Path, database_url: &str) -> anyhow::Result<Self> {
         let port = free_port()?;
         let log = std::fs::File::create(data_dir.join("server.log"))?;
@@ -62,6 +64,10 @@ impl Server {
             .env("ORGRAPH_DATA_DIR", data_dir)
             .env("ORGRAPH_JWT_TTL", "7200")
             .env("ORGRAPH_LOG_FORMAT", "json")
+            // 64 principals doing all the work would meet the per-principal
+            // limit on a fast machine; a high limit keeps its check in the
+            // measured path without it answering 429.
+            .env("ORGRAPH_RATE_LIMIT_GRAPHQL", "10000000")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

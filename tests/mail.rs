@@ -226,3 +226,39 @@ async fn invitations_sent_during_an_smtp_outage_all_arrive_once_and_work() {
         .await;
     assert_eq!(r.ok()["acceptInvitation"]["membership"]["role"], "MEMBER");
 }
+
+#[tokio::test]
+async fn assigning_a_seat_mails_the_member_who_has_an_email() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::spawn_with(|c| c.mail = url).await;
+    let w = app.world().await;
+    let managed = app.managed_members(&w.admin, &w.org_id, 1).await;
+    let r = app
+        .assign(
+            &w.admin,
+            &w.org_id,
+            &[w.member_id.clone(), managed[0].clone()],
+        )
+        .await;
+    assert!(r.body["errors"].is_null(), "{}", r.body);
+    let m = sink
+        .wait_mail("member@example.com", "seat-assigned", 1)
+        .await;
+    assert!(m.subject().contains("Org acme"), "{}", m.subject());
+    assert!(
+        m.line_starting(&app.base).is_some(),
+        "the service link on a line of its own"
+    );
+    // Re-assigning an existing seat sends nothing new; the managed account has no address.
+    app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
+        .await
+        .ok();
+    backlog_reaches(&app, 0).await;
+    let seat_mails = sink
+        .received()
+        .iter()
+        .filter(|m| m.kind() == "seat-assigned")
+        .count();
+    assert_eq!(seat_mails, 1);
+}

@@ -13,7 +13,7 @@ use super::authz::standing_in;
 use super::organizations::seats_used;
 use super::{audit, validate, Caller};
 use crate::db::lock_org;
-use crate::entity::{access_token, membership, organization, seat};
+use crate::entity::{access_token, account, membership, organization, seat};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, SeatChangeKind};
 use crate::graphql::ids;
@@ -208,6 +208,36 @@ pub async fn revoke_tokens_of<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A "seat assigned" mail to each newly seated member who has an email,
+/// written in the same transaction (one statement for the addresses).
+async fn notify_seated(
+    tx: &crate::db::WriteTx<'_>,
+    c: &Caller,
+    org: &organization::Model,
+    accounts: &[Uuid],
+) -> AppResult<()> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let people = account::Entity::find()
+        .filter(account::Column::Id.is_in(accounts.iter().copied()))
+        .filter(account::Column::Email.is_not_null())
+        .all(&**tx)
+        .await?;
+    let url = c.state.config.public_url();
+    for p in people {
+        if let Some(to) = p.email.as_deref() {
+            crate::mail::enqueue(
+                &**tx,
+                c.now(),
+                crate::mail::templates::seat_assigned(to, &org.name, &url),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// What both bulk seat operations start from, read under the lock.
 struct Batch<'a> {
     tx: crate::db::WriteTx<'a>,
@@ -263,6 +293,7 @@ pub async fn assign_seats(
         mut used,
     } = open_batch(c, org_id, accounts).await?;
     let mut outcomes = Vec::with_capacity(accounts.len());
+    let mut newly = Vec::new();
     for (i, item) in parsed.into_iter().enumerate() {
         let result = match item {
             Err(e) => Err(e),
@@ -279,6 +310,7 @@ pub async fn assign_seats(
                             used,
                             c.now(),
                         ));
+                        newly.push(acc);
                         seats.insert(acc, s.clone());
                         Ok(Some(s))
                     }
@@ -292,7 +324,9 @@ pub async fn assign_seats(
             result,
         });
     }
+    notify_seated(&tx, c, &org, &newly).await?;
     tx.commit().await?;
+    c.state.mail.wake();
     c.state.usage.seats_in_use(org_id, used, c.now());
     Ok(SeatBatch {
         outcomes,

@@ -102,3 +102,15 @@ pub fn members_added(to: &str, org_name: &str, emails: &[String]) -> Mail {
         html: None,
     }
 }
+
+pub fn seat_assigned(to: &str, org_name: &str, public_url: &str) -> Mail {
+    Mail {
+        kind: Kind::SeatAssigned,
+        to: to.to_string(),
+        subject: format!("You have a seat in {org_name}"),
+        text: format!(
+            "An administrator of {org_name} assigned you a seat. You can now create an access token at:\n\n{public_url}\n"
+        ),
+        html: None,
+    }
+}

@@ -38,12 +38,7 @@ impl Invitation {
         if !standing(c, self.0.organization_id).await?.visible() {
             return Err(AppError::NotFound.into());
         }
-        let org = c
-            .loaders
-            .organization(self.0.organization_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Organization(org))
+        Organization::load(ctx, self.0.organization_id).await
     }
     /// The organization's display name (what an accept page shows).
     async fn organization_name(&self, ctx: &Context<'_>) -> Result<String> {

@@ -32,15 +32,7 @@ impl Membership {
         ids::encode("Membership", self.model.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let c = ctx.data::<Caller>()?;
-        let org = c
-            .loaders
-            .organization(self.model.organization_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("membership without organization"))
-            })?;
-        Ok(Organization(org))
+        Organization::load(ctx, self.model.organization_id).await
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let c = ctx.data::<Caller>()?;

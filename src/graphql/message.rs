@@ -35,12 +35,7 @@ impl Message {
         if !standing(c, self.0.organization_id).await?.visible() {
             return Err(AppError::NotFound.into());
         }
-        let org = c
-            .loaders
-            .organization(self.0.organization_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Organization(org))
+        Organization::load(ctx, self.0.organization_id).await
     }
     async fn sender(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let c = ctx.data::<Caller>()?;

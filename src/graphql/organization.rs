@@ -19,6 +19,21 @@ use crate::error::AppError;
 #[derive(Clone)]
 pub struct Organization(pub organization::Model);
 
+impl Organization {
+    /// The organization an object belongs to, through the request's loader.
+    /// Callers decide visibility; an object never outlives its organization
+    /// (cascading deletes), so a miss reads as NOT_FOUND.
+    pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Organization> {
+        let c = ctx.data::<Caller>()?;
+        let org = c
+            .loaders
+            .organization(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Organization(org))
+    }
+}
+
 connection!(OrganizationConnection, OrganizationEdge, Organization);
 
 #[derive(SimpleObject)]

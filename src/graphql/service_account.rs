@@ -13,7 +13,7 @@ use crate::connection;
 use crate::domain::authz::standing;
 use crate::domain::{service_accounts, signin, Caller};
 use crate::entity::service_account;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Clone)]
 pub struct ServiceAccount(pub service_account::Model);
@@ -26,13 +26,7 @@ impl ServiceAccount {
         ids::encode("ServiceAccount", self.0.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let c = ctx.data::<Caller>()?;
-        let org = c
-            .loaders
-            .organization(self.0.organization_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Organization(org))
+        Organization::load(ctx, self.0.organization_id).await
     }
     /// 1-64 chars of a-z, 0-9, '-' and '_'; unique in its organization.
     async fn name(&self) -> &str {

@@ -33,13 +33,7 @@ impl SeatChangeEvent {
         self.0.kind
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let c = ctx.data::<Caller>()?;
-        let org = c
-            .loaders
-            .organization(self.0.organization_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Organization(org))
+        Organization::load(ctx, self.0.organization_id).await
     }
     /// Null for LIMIT_CHANGED.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {

@@ -27,13 +27,7 @@ impl AccessToken {
         ids::encode("AccessToken", self.0.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let c = ctx.data::<Caller>()?;
-        let org = c
-            .loaders
-            .organization(self.0.organization_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Organization(org))
+        Organization::load(ctx, self.0.organization_id).await
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let c = ctx.data::<Caller>()?;

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::entity::mail_outbox;
@@ -113,15 +114,32 @@ pub fn build(from: &Mailbox, row: &mail_outbox::Model) -> anyhow::Result<Message
         .subject(row.subject.clone())
         .date(row.created_at.into())
         .header(XOrgraphKind(row.kind.clone()));
+    // Keep every link and secret whole on a line of its own: lettre would
+    // pick quoted-printable past 76 characters and wrap them, although
+    // RFC 5322 allows lines of 998. Our bodies are ours: CRLF them and label
+    // them 7bit (ASCII) or 8bit; anything unusual falls back to lettre.
+    let body = |text: &str| {
+        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        if !crlf.contains('\0') && crlf.split("\r\n").all(|l| l.len() <= 998) {
+            let enc = if crlf.is_ascii() {
+                ContentTransferEncoding::SevenBit
+            } else {
+                ContentTransferEncoding::EightBit
+            };
+            Body::dangerous_pre_encoded(crlf.into_bytes(), enc)
+        } else {
+            Body::new(text.to_string())
+        }
+    };
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
-        .body(row.body_text.clone());
+        .body(body(&row.body_text));
     let msg = match &row.body_html {
         Some(html) => b.multipart(
             MultiPart::alternative().singlepart(text).singlepart(
                 SinglePart::builder()
                     .header(ContentType::TEXT_HTML)
-                    .body(html.clone()),
+                    .body(body(html)),
             ),
         ),
         None => b.singlepart(text),

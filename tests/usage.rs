@@ -160,7 +160,24 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
         with - without
     );
     eprintln!("resourceUsage: {} SQL statement(s)", with - without);
+
+    // The benchmark's org-overview (issue 8: at most 4 statements in all,
+    // bearer check included): the seat pool counts once for `used` and
+    // `available` together.
+    let base = app.sql_count().await;
+    let d = app
+        .ok(Some(&w.admin), ORG_OVERVIEW, json!({"h": "acme"}))
+        .await;
+    let overview = app.sql_count().await - base;
+    assert_eq!(
+        d["organization"]["seats"],
+        json!({"limit": 5, "used": 1, "available": 4})
+    );
+    assert_eq!(d["organization"]["resourceUsage"]["seatsUsed"], 1);
+    assert!(overview <= 4, "org-overview took {overview} statements");
 }
+
+const ORG_OVERVIEW: &str = "query($h: String!) { organization(handle: $h) { id handle name description plan { name seatLimit startsOn endsOn } settings { storageEnabled notebooksEnabled } seats { limit used available } resourceUsage { members admins billingManagers seatsUsed seatLimit pendingInvitations serviceAccounts activeAccessTokens } } }";
 
 fn uuid_of(global: &str) -> uuid::Uuid {
     use base64::Engine;

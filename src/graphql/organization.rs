@@ -202,10 +202,7 @@ impl Organization {
     }
 
     async fn seats(&self) -> super::seat::SeatPool {
-        super::seat::SeatPool {
-            org: self.0.clone(),
-            used: None,
-        }
+        super::seat::SeatPool::new(self.0.clone(), None)
     }
 
     #[graphql(

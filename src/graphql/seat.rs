@@ -46,18 +46,27 @@ impl Seat {
     }
 }
 
-/// The organization's seats. `used` is known when a mutation just counted it.
+/// The organization's seats. `used` is known when a mutation just counted
+/// it; otherwise it is counted once, on first ask, for `used` and
+/// `available` together (one statement, not one per field).
 pub struct SeatPool {
     pub org: organization::Model,
-    pub used: Option<i64>,
+    used: tokio::sync::OnceCell<i64>,
 }
 
 impl SeatPool {
+    pub fn new(org: organization::Model, used: Option<i64>) -> Self {
+        SeatPool {
+            org,
+            used: tokio::sync::OnceCell::new_with(used),
+        }
+    }
+
     async fn used_now(&self, c: &Caller) -> Result<i64> {
-        Ok(match self.used {
-            Some(u) => u,
-            None => seats_used(&c.state.db.conn, self.org.id).await?,
-        })
+        Ok(*self
+            .used
+            .get_or_try_init(|| seats_used(&c.state.db.conn, self.org.id))
+            .await?)
     }
 }
 
@@ -137,10 +146,7 @@ fn payload(batch: seats::SeatBatch) -> SeatResultsPayload {
                 },
             })
             .collect(),
-        seats: SeatPool {
-            org: batch.org,
-            used: Some(batch.used),
-        },
+        seats: SeatPool::new(batch.org, Some(batch.used)),
     }
 }
 

@@ -98,6 +98,20 @@ fn text(v: Value) -> Message {
     Message::Text(v.to_string().into())
 }
 
+/// `{"type": …, "id": …, "payload": …}` as a text frame.
+fn frame<P: serde::Serialize>(kind: &str, id: &str, payload: &P) -> Message {
+    #[derive(serde::Serialize)]
+    struct Frame<'a, P> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        id: &'a str,
+        payload: &'a P,
+    }
+    let body = serde_json::to_string(&Frame { kind, id, payload })
+        .unwrap_or_else(|_| r#"{"type":"error"}"#.to_string());
+    Message::Text(body.into())
+}
+
 fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame {
         code,
@@ -347,12 +361,15 @@ async fn start(
             let request_error =
                 first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
             first = false;
+            // Serialized straight to text (not through a serde_json::Value):
+            // with thousands of subscribers this runs once per subscriber
+            // for every event.
             let msg = if request_error && proto == Proto::TransportWs {
-                json!({"type": "error", "id": id2, "payload": resp.errors})
+                frame("error", &id2, &resp.errors)
             } else {
-                json!({"type": proto.next(), "id": id2, "payload": resp})
+                frame(proto.next(), &id2, &resp)
             };
-            if out2.send(text(msg)).await.is_err() {
+            if out2.send(msg).await.is_err() {
                 return;
             }
             if request_error {

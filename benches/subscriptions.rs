@@ -20,10 +20,15 @@ const CHANGES: usize = 100;
 const PER_SOCKET: usize = 100;
 
 fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// A `/proc/<pid>/status` figure in KiB (VmHWM: peak, VmRSS: now).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+            s.lines().find(|l| l.starts_with(field)).map(|l| {
                 l.split_whitespace()
                     .nth(1)
                     .unwrap_or("0")
@@ -166,6 +171,8 @@ async fn run(subscribers: usize) {
     }
     // Let the last subscribe messages be processed.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // Memory held by the idle subscriptions, before any event flows.
+    let idle_rss = status_kib(server.id(), "VmRSS:");
     let started = Instant::now();
     for i in 0..CHANGES {
         let q = if i % 2 == 0 {
@@ -193,12 +200,13 @@ async fn run(subscribers: usize) {
     let expected = (subscribers * CHANGES) as u64;
     let got = received.load(Ordering::SeqCst);
     println!(
-        "subscribers={subscribers:>6} sockets={sockets:>4} changes={CHANGES} delivered={got}/{expected} lost={} p50={:.1}ms p99={:.1}ms max={:.1}ms changes_took={:.2}s server_peak_rss={:.1}MiB",
+        "subscribers={subscribers:>6} sockets={sockets:>4} changes={CHANGES} delivered={got}/{expected} lost={} p50={:.1}ms p99={:.1}ms max={:.1}ms changes_took={:.2}s server_idle_rss={:.1}MiB server_peak_rss={:.1}MiB",
         expected - got,
         pct(0.50),
         pct(0.99),
         l.last().copied().unwrap_or(f64::NAN),
         changes_took.as_secs_f64(),
+        idle_rss as f64 / 1024.0,
         rss as f64 / 1024.0
     );
 }

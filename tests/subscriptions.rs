@@ -270,3 +270,59 @@ async fn protocol_violations_close_with_the_protocol_codes() {
 }
 
 use futures_util::SinkExt;
+
+/// A full socket (100 subscriptions) gets every event on every subscription,
+/// in commit order: each change is a burst of 100 frames, more than the
+/// writer sends per flush, so a frame lost between two flushes shows here.
+#[tokio::test]
+async fn a_full_socket_gets_every_event_on_every_subscription_in_order() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let mut c = Client::ready(&app.base, false, &w.admin).await;
+    const SUBS: usize = 100;
+    const CHANGES: usize = 6;
+    let q = "subscription($o: ID!) { seatChanges(organization: $o) { kind used } }";
+    for i in 0..SUBS {
+        c.subscribe(&format!("s{i}"), q, json!({"o": w.org_id}))
+            .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for i in 0..CHANGES {
+        let m = if i % 2 == 0 { ASSIGN } else { REVOKE_SEATS };
+        app.ok(
+            Some(&w.admin),
+            m,
+            json!({"i": {"organization": w.org_id, "accounts": [w.member_id]}}),
+        )
+        .await;
+    }
+    let mut seen: std::collections::HashMap<String, Vec<(String, i64)>> = Default::default();
+    for _ in 0..SUBS * CHANGES {
+        match c.recv(5).await {
+            Got::Msg(m) if m["type"] == "next" => {
+                let e = &m["payload"]["data"]["seatChanges"];
+                seen.entry(m["id"].as_str().unwrap().to_string())
+                    .or_default()
+                    .push((
+                        e["kind"].as_str().unwrap().into(),
+                        e["used"].as_i64().unwrap(),
+                    ));
+            }
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+    let expected: Vec<(String, i64)> = (0..CHANGES)
+        .map(|i| {
+            if i % 2 == 0 {
+                ("ASSIGNED".to_string(), 1)
+            } else {
+                ("REVOKED".to_string(), 0)
+            }
+        })
+        .collect();
+    assert_eq!(seen.len(), SUBS);
+    for (id, events) in &seen {
+        assert_eq!(events, &expected, "subscription {id}");
+    }
+    assert_eq!(c.next_data(1).await, None, "no event twice");
+}

@@ -61,14 +61,33 @@ impl Event {
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
+    /// Bounds how many subscribe-time authorization reads run at once. A
+    /// dashboard fleet reconnecting opens thousands of subscriptions in the
+    /// same instant; each read holds ~15 KiB of query state while it waits
+    /// for one of the pool's few connections, and glibc keeps that peak
+    /// resident afterwards (10,000 at once: ~150 MiB). Queued subscribers
+    /// wait here instead, holding almost nothing.
+    admission: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// Subscribe-time checks in flight at once (the SQLite pool has 8
+/// connections; PostgreSQL's default 10).
+const ADMISSIONS: usize = 16;
 
 impl EventBus {
     /// `capacity` is how far a subscriber may fall behind before it is told
     /// and dropped (a slow subscriber never slows the publisher).
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
-        EventBus { tx }
+        EventBus {
+            tx,
+            admission: std::sync::Arc::new(tokio::sync::Semaphore::new(ADMISSIONS)),
+        }
+    }
+
+    /// A turn to run a subscription's authorization read (see `admission`).
+    pub async fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.admission.clone().acquire_owned().await.ok()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

@@ -125,7 +125,10 @@ impl SubscriptionRoot {
         let org_id = ids::decode(&organization, "Organization", &["organization"])?;
         // Subscribe before checking, so nothing committed after the check is missed.
         let rx = c.state.events.subscribe();
-        allowed(&c, org_id).await?;
+        {
+            let _turn = c.state.events.admit().await;
+            allowed(&c, org_id).await?;
+        }
         let live = Live::new(c.state.metrics.clone());
         struct S {
             rx: tokio::sync::broadcast::Receiver<Event>,
@@ -157,7 +160,12 @@ impl SubscriptionRoot {
                         return Some((Ok(SeatChangeEvent(change)), s));
                     }
                     Ok(e) => {
-                        if concerns(&s.c.principal, &e) && allowed(&s.c, s.org_id).await.is_err() {
+                        // Boxed: the database read's future is large, and
+                        // inlined it would sit in every idle subscription's
+                        // state (thousands of them) while it waits on recv.
+                        if concerns(&s.c.principal, &e)
+                            && Box::pin(allowed(&s.c, s.org_id)).await.is_err()
+                        {
                             return None;
                         }
                     }

@@ -32,6 +32,8 @@ use crate::graphql::subscription::SessionExpiry;
 
 pub const MAX_MESSAGE: usize = 64 * 1024;
 pub const MAX_SUBSCRIPTIONS: usize = 100;
+/// Frames written per flush at most.
+const WRITE_BATCH: usize = 64;
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -125,9 +127,24 @@ async fn run(socket: WebSocket, state: AppState, proto: Proto) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut out_rx) = mpsc::channel::<Message>(64);
     let writer = tokio::spawn(async move {
-        while let Some(m) = out_rx.recv().await {
-            let closing = matches!(m, Message::Close(_));
-            if sink.send(m).await.is_err() || closing {
+        // Frames already queued go out in one flush (one write instead of one
+        // per frame): an event fanned out to this socket's subscriptions
+        // arrives as a burst.
+        'write: while let Some(first) = out_rx.recv().await {
+            let mut next = Some(first);
+            let mut fed = 0;
+            while let Some(m) = next.take() {
+                let closing = matches!(m, Message::Close(_));
+                if sink.feed(m).await.is_err() || closing {
+                    let _ = sink.flush().await;
+                    break 'write;
+                }
+                fed += 1;
+                if fed < WRITE_BATCH {
+                    next = out_rx.try_recv().ok();
+                }
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }

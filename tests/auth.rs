@@ -82,10 +82,24 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
+/// 401 UNAUTHENTICATED with the same body whatever is wrong with the token,
+/// decided before any SQL statement is sent (RFC 8725: an unknown or injected
+/// `kid` reaches no key store and no database).
 async fn assert_rejected(app: &TestApp, token: &str, why: &str) {
+    let before = app.sql_count().await;
     let r = app.gql(Some(token), VIEWER, json!({})).await;
+    let statements = app.sql_count().await - before;
     assert_eq!(r.status, 401, "{why}: {}", r.body);
     assert_eq!(r.code(), Some("UNAUTHENTICATED"), "{why}");
+    assert_eq!(
+        r.body,
+        json!({"errors": [{"message": "the bearer token is invalid or expired", "extensions": {"code": "UNAUTHENTICATED"}}]}),
+        "{why}: the answer must not say what was wrong"
+    );
+    assert_eq!(
+        statements, 0,
+        "{why}: rejected after {statements} SQL statement(s)"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,156 @@
+//! Graceful shutdown under load (issue 7): SIGTERM while requests are in
+//! flight lets every one of them finish with its answer, mail committed
+//! before the signal is delivered, and the process exits 0.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::process::{create_admin, free_port, orgraph, wait_ready};
+use serde_json::{json, Value};
+
+const IN_FLIGHT: usize = 12;
+
+async fn password_grant(http: &reqwest::Client, base: &str) -> reqwest::Response {
+    http.post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin@example.com"),
+            ("password", common::PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("an answer, not a dropped connection")
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_and_delivers_committed_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = tempfile::tempdir().unwrap();
+    let pg = match common::postgres_server() {
+        Some(s) => Some(common::PgDatabase::create(&s).await),
+        None => None,
+    };
+    let db_url = match &pg {
+        Some(p) => p.url(),
+        None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
+    };
+    create_admin(&db_url, dir.path(), "admin@example.com");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = orgraph(&db_url, dir.path())
+        .env("ORGRAPH_MAIL", format!("file:{}", mail.path().display()))
+        // Each password grant is an argon2 hash, one at a time: the burst
+        // below stays in flight for a while.
+        .env("ORGRAPH_MAX_CONCURRENT_HASHES", "1")
+        .env("ORGRAPH_RATE_LIMIT_TOKEN", "0")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(&base).await;
+    let http = reqwest::Client::new();
+    let tok: Value = password_grant(&http, &base).await.json().await.unwrap();
+    let jwt = tok["access_token"].as_str().unwrap().to_string();
+    let gql = |q: &'static str, v: Value| {
+        let (http, base, jwt) = (http.clone(), base.clone(), jwt.clone());
+        async move {
+            let b: Value = http
+                .post(format!("{base}/graphql"))
+                .bearer_auth(jwt)
+                .json(&json!({"query": q, "variables": v}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(b.get("errors").is_none(), "{b}");
+            b["data"].clone()
+        }
+    };
+    let d = gql(
+        "mutation { createOrganization(input: {handle: \"acme\", name: \"Acme\"}) { organization { id } } }",
+        json!({}),
+    )
+    .await;
+    let org = d["createOrganization"]["organization"]["id"].clone();
+
+    // The burst: slow requests (hashed one at a time), then a mutation that
+    // commits a mail. SIGTERM goes out as soon as the first answer is back,
+    // while the others still wait for the hasher.
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let burst: Vec<_> = (0..IN_FLIGHT)
+        .map(|_| {
+            let (http, base, done) = (http.clone(), base.clone(), done_tx.clone());
+            tokio::spawn(async move {
+                let r = password_grant(&http, &base).await;
+                let status = r.status();
+                let v: Value = r.json().await.unwrap();
+                let _ = done.send(Instant::now());
+                (status, v)
+            })
+        })
+        .collect();
+    let invite = tokio::spawn(gql(
+        "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { error { code } } } }",
+        json!({"i": {"organization": org, "invitees": [{"email": "new@example.com"}]}}),
+    ));
+    done_rx.recv().await.unwrap();
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let signalled = Instant::now();
+
+    // Every request that was in flight gets its full answer.
+    for r in burst {
+        let (status, v) = r.await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert!(v["access_token"].is_string(), "{v}");
+    }
+    drop(done_tx);
+    let mut after_signal = 0;
+    while let Some(t) = done_rx.recv().await {
+        if t > signalled {
+            after_signal += 1;
+        }
+    }
+    assert!(
+        after_signal > 0,
+        "no request was still in flight at SIGTERM; the test proved nothing"
+    );
+    let d = invite.await.unwrap();
+    assert_eq!(
+        d["inviteMembers"]["results"][0]["error"],
+        Value::Null,
+        "{d}"
+    );
+
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    // No new connection is accepted once it has stopped.
+    assert!(http.get(format!("{base}/healthz")).send().await.is_err());
+    // The invitation committed before the signal was mailed before the exit.
+    let mails: Vec<String> = std::fs::read_dir(mail.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1, "one invitation mail");
+    assert!(mails[0].contains("To: new@example.com"), "{}", mails[0]);
+    assert!(mails[0].contains("X-Orgraph-Kind: invitation"));
+}

@@ -197,23 +197,8 @@ async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_lo
         .unwrap();
 
     // SIGTERM: drains and exits 0.
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let stopped = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(15),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    common::process::sigterm(&child);
+    let status = common::process::wait_exit(&mut child, Duration::from_secs(15)).await;
     assert!(status.success(), "exit status {status}");
     log.push_str(&std::fs::read_to_string(&log_path).unwrap());
     assert!(

@@ -7,7 +7,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::process::{create_admin, free_port, orgraph, wait_ready};
+use common::process::{create_admin, free_port, gql_ok, orgraph, sigterm, wait_exit, wait_ready};
 use serde_json::{json, Value};
 
 const IN_FLIGHT: usize = 12;
@@ -56,20 +56,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_delivers_committed_mail() {
     let jwt = tok["access_token"].as_str().unwrap().to_string();
     let gql = |q: &'static str, v: Value| {
         let (http, base, jwt) = (http.clone(), base.clone(), jwt.clone());
-        async move {
-            let b: Value = http
-                .post(format!("{base}/graphql"))
-                .bearer_auth(jwt)
-                .json(&json!({"query": q, "variables": v}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            assert!(b.get("errors").is_none(), "{b}");
-            b["data"].clone()
-        }
+        async move { gql_ok(&http, &base, &jwt, q, v).await }
     };
     let d = gql(
         "mutation { createOrganization(input: {handle: \"acme\", name: \"Acme\"}) { organization { id } } }",
@@ -99,12 +86,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_delivers_committed_mail() {
         json!({"i": {"organization": org, "invitees": [{"email": "new@example.com"}]}}),
     ));
     done_rx.recv().await.unwrap();
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    sigterm(&child);
     let signalled = Instant::now();
 
     // Every request that was in flight gets its full answer.
@@ -131,17 +113,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_delivers_committed_mail() {
         "{d}"
     );
 
-    let stopped = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(20),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = wait_exit(&mut child, Duration::from_secs(20)).await;
     assert!(status.success(), "exit status {status}");
     // No new connection is accepted once it has stopped.
     assert!(http.get(format!("{base}/healthz")).send().await.is_err());

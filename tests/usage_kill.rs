@@ -60,18 +60,7 @@ async fn serve(dir: &std::path::Path, db_url: &str) -> Server {
 }
 
 async fn gql(base: &str, token: &str, q: &str, v: Value) -> Value {
-    let body: Value = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({"query": q, "variables": v}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
+    common::process::gql_ok(&reqwest::Client::new(), base, token, q, v).await
 }
 
 async fn token(base: &str, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> String {
@@ -197,21 +186,9 @@ async fn a_hard_kill_loses_at_most_the_last_flush_interval() {
     for _ in 0..4 {
         gql(&server.base, &sa_jwt, ORG, json!({})).await;
     }
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
     let mut server = server;
-    let started = Instant::now();
-    while server.child.try_wait().unwrap().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::process::sigterm(&server.child);
+    common::process::wait_exit(&mut server.child, Duration::from_secs(20)).await;
     let server = serve(dir.path(), &db_url).await;
     assert_eq!(stored_api_requests(&server.base).await, kept + 4.0);
 }

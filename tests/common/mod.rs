@@ -620,6 +620,49 @@ pub mod process {
         c.spawn().unwrap()
     }
 
+    pub fn sigterm(child: &Child) {
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// The exit status, at most `within` from now.
+    pub async fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+        let since = Instant::now();
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(since.elapsed() < within, "no exit after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A GraphQL request to a server at `base` that must succeed; its data.
+    pub async fn gql_ok(
+        http: &reqwest::Client,
+        base: &str,
+        token: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        let b: serde_json::Value = http
+            .post(format!("{base}/graphql"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(b.get("errors").is_none(), "{b}");
+        b["data"].clone()
+    }
+
     pub async fn wait_ready(base: &str) {
         let http = reqwest::Client::new();
         let t = Instant::now();

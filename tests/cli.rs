@@ -23,14 +23,7 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let pg = match common::postgres_server() {
-        Some(s) => Some(common::PgDatabase::create(&s).await),
-        None => None,
-    };
-    let db_url = match &pg {
-        Some(p) => p.url(),
-        None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
-    };
+    let (db_url, _pg) = common::process_database(dir.path()).await;
     let password = "a secret passphrase 7f3a";
     let env = |c: &mut Command| {
         c.env("ORGRAPH_DATA_DIR", dir.path())

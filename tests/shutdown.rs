@@ -28,14 +28,7 @@ async fn password_grant(http: &reqwest::Client, base: &str) -> reqwest::Response
 async fn sigterm_lets_in_flight_requests_finish_and_delivers_committed_mail() {
     let dir = tempfile::tempdir().unwrap();
     let mail = tempfile::tempdir().unwrap();
-    let pg = match common::postgres_server() {
-        Some(s) => Some(common::PgDatabase::create(&s).await),
-        None => None,
-    };
-    let db_url = match &pg {
-        Some(p) => p.url(),
-        None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
-    };
+    let (db_url, _pg) = common::process_database(dir.path()).await;
     create_admin(&db_url, dir.path(), "admin@example.com");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");

@@ -107,14 +107,7 @@ async fn stored_api_requests(base: &str) -> f64 {
 #[tokio::test]
 async fn a_hard_kill_loses_at_most_the_last_flush_interval() {
     let dir = tempfile::tempdir().unwrap();
-    let pg = match common::postgres_server() {
-        Some(s) => Some(common::PgDatabase::create(&s).await),
-        None => None,
-    };
-    let db_url = match &pg {
-        Some(p) => p.url(),
-        None => format!("sqlite://{}/orgraph.db?mode=rwc", dir.path().display()),
-    };
+    let (db_url, _pg) = common::process_database(dir.path()).await;
     let out = orgraph(dir.path(), &db_url)
         .args(["create-admin", "--email", "admin@example.com"])
         .env("ORGRAPH_ADMIN_PASSWORD", PASSWORD)

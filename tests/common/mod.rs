@@ -69,6 +69,22 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A database for a test that runs the real binary: a fresh PostgreSQL
+/// database when `ORGRAPH_TEST_POSTGRES` is set (dropped with the guard),
+/// else a SQLite file in `dir`. The URL, and the guard to keep alive.
+pub async fn process_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+    match postgres_server() {
+        Some(s) => {
+            let pg = PgDatabase::create(&s).await;
+            (pg.url(), Some(pg))
+        }
+        None => (
+            format!("sqlite://{}/orgraph.db?mode=rwc", dir.display()),
+            None,
+        ),
+    }
+}
+
 pub fn postgres_server() -> Option<String> {
     std::env::var("ORGRAPH_TEST_POSTGRES")
         .ok()

@@ -34,6 +34,9 @@ pub const MAX_MESSAGE: usize = 64 * 1024;
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 /// Frames written per flush at most.
 const WRITE_BATCH: usize = 64;
+/// Frames queued per socket: room for one event on every subscription of a
+/// full socket twice over, so an event's burst does not park its senders.
+const OUT_QUEUE: usize = 2 * MAX_SUBSCRIPTIONS + 16;
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -125,7 +128,7 @@ type Subs = Arc<Mutex<HashMap<String, tokio::task::AbortHandle>>>;
 
 async fn run(socket: WebSocket, state: AppState, proto: Proto) {
     let (mut sink, mut stream) = socket.split();
-    let (out, mut out_rx) = mpsc::channel::<Message>(64);
+    let (out, mut out_rx) = mpsc::channel::<Message>(OUT_QUEUE);
     let writer = tokio::spawn(async move {
         // Frames already queued go out in one flush (one write instead of one
         // per frame): an event fanned out to this socket's subscriptions

@@ -86,20 +86,7 @@ async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_lo
         .unwrap();
     assert!(page.contains("graphiql") && page.contains("/graphql/ws"));
 
-    let tok: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin@example.com"),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwt = tok["access_token"].as_str().unwrap().to_string();
+    let jwt = common::process::password_token(&http, &base, "admin@example.com", password).await;
     let gql = |q: &str, v: Value| {
         http.post(format!("{base}/graphql"))
             .bearer_auth(&jwt)

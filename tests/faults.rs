@@ -47,20 +47,7 @@ async fn a_hard_kill_during_writes_leaves_every_committed_change_with_its_audit_
     let mut server = spawn_server(&db_url, dir.path(), port);
     process::wait_ready(&base).await;
     let http = reqwest::Client::new();
-    let tok: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "root@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwt = Arc::new(tok["access_token"].as_str().unwrap().to_string());
+    let jwt = Arc::new(process::password_token(&http, &base, "root@example.com", PASSWORD).await);
     let gql = {
         let (http, base) = (http.clone(), base.clone());
         move |jwt: Arc<String>, q: String, v: Value| {

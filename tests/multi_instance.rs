@@ -60,20 +60,7 @@ async fn an_event_committed_on_one_instance_reaches_a_subscriber_of_another() {
     process::create_admin(&pg.url(), dir_a.path(), "root@example.com");
     let http = reqwest::Client::new();
     // Sign in on A, act on B with the same token.
-    let tok: Value = http
-        .post(format!("{}/oauth/token", a.base))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "root@example.com"),
-            ("password", common::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwt = tok["access_token"].as_str().unwrap().to_string();
+    let jwt = process::password_token(&http, &a.base, "root@example.com", common::PASSWORD).await;
     let gql = |base: &str, q: &str, v: Value| {
         http.post(format!("{base}/graphql"))
             .bearer_auth(&jwt)

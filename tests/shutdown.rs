@@ -7,21 +7,15 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::process::{create_admin, free_port, gql_ok, orgraph, sigterm, wait_exit, wait_ready};
+use common::process::{
+    create_admin, free_port, gql_ok, orgraph, password_token, sigterm, wait_exit, wait_ready,
+};
 use serde_json::{json, Value};
 
 const IN_FLIGHT: usize = 12;
 
 async fn password_grant(http: &reqwest::Client, base: &str) -> reqwest::Response {
-    http.post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin@example.com"),
-            ("password", common::PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("an answer, not a dropped connection")
+    common::process::password_grant(http, base, "admin@example.com", common::PASSWORD).await
 }
 
 #[tokio::test]
@@ -45,8 +39,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_delivers_committed_mail() {
         .unwrap();
     wait_ready(&base).await;
     let http = reqwest::Client::new();
-    let tok: Value = password_grant(&http, &base).await.json().await.unwrap();
-    let jwt = tok["access_token"].as_str().unwrap().to_string();
+    let jwt = password_token(&http, &base, "admin@example.com", common::PASSWORD).await;
     let gql = |q: &'static str, v: Value| {
         let (http, base, jwt) = (http.clone(), base.clone(), jwt.clone());
         async move { gql_ok(&http, &base, &jwt, q, v).await }

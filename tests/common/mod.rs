@@ -657,6 +657,39 @@ pub mod process {
         }
     }
 
+    /// `POST /oauth/token` with the password grant to a server at `base`.
+    pub async fn password_grant(
+        http: &reqwest::Client,
+        base: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        http.post(format!("{base}/oauth/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("an answer, not a dropped connection")
+    }
+
+    /// The JWT of a password grant that must succeed.
+    pub async fn password_token(
+        http: &reqwest::Client,
+        base: &str,
+        email: &str,
+        password: &str,
+    ) -> String {
+        let v: serde_json::Value = password_grant(http, base, email, password)
+            .await
+            .json()
+            .await
+            .unwrap();
+        v["access_token"].as_str().expect("a token").to_string()
+    }
+
     /// A GraphQL request to a server at `base` that must succeed; its data.
     pub async fn gql_ok(
         http: &reqwest::Client,

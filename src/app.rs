@@ -104,7 +104,7 @@ impl AppState {
         );
         crate::domain::tokens::spawn_last_used_flusher(
             state.clone(),
-            std::time::Duration::from_secs(5),
+            std::time::Duration::from_secs(state.config.last_used_flush_seconds),
         );
         let limits = state.limits.clone();
         tokio::spawn(async move {

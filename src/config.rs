@@ -193,6 +193,11 @@ pub struct Config {
         global = true
     )]
     pub usage_flush_seconds: u64,
+    /// Seconds between `lastUsedAt` flushes (tokens, service accounts). Not a
+    /// flag: embedders and tests set it; 5 s keeps the column fresh enough
+    /// for an admin console at one UPDATE per table per interval.
+    #[arg(skip = 5u64)]
+    pub last_used_flush_seconds: u64,
 }
 
 impl Config {

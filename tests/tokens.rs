@@ -468,3 +468,65 @@ async fn token_permissions_and_visibility() {
         Some("NOT_FOUND")
     );
 }
+
+/// `lastUsedAt` of the token and of the service account that checked it:
+/// empty until the periodic flush, then the time of the last use; the
+/// introspection itself writes nothing.
+#[tokio::test]
+async fn last_used_at_is_written_by_the_flush_for_tokens_and_service_accounts() {
+    let f = fixture().await;
+    let (secret, t) = issue(&f.app, &f.w.member, &f.w.org_id, None).await;
+    assert!(t["lastUsedAt"].is_null());
+    let q = "query { organization(handle: \"acme\") { accessTokens(first: 10) { nodes { prefix lastUsedAt } } serviceAccounts(first: 10) { nodes { name lastUsedAt } } } }";
+    let seen = |d: &Value| -> (Value, Value) {
+        let token = d["organization"]["accessTokens"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| secret.starts_with(n["prefix"].as_str().unwrap()))
+            .expect("the token is listed")["lastUsedAt"]
+            .clone();
+        let sa = d["organization"]["serviceAccounts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == "package-server")
+            .expect("the service account is listed")["lastUsedAt"]
+            .clone();
+        (token, sa)
+    };
+    f.app.clock.advance(Duration::minutes(3));
+    assert_eq!(
+        f.app.introspect(&f.cid, &f.secret, &secret).await["active"],
+        true
+    );
+    let used_at = f.app.clock.now();
+    f.app.clock.advance(Duration::minutes(1));
+    let before = f.app.ok(Some(&f.w.admin), q, json!({})).await;
+    assert_eq!(seen(&before), (Value::Null, Value::Null), "not flushed yet");
+
+    f.app.state.last_used.flush(&f.app.state).await.unwrap();
+    let after = f.app.ok(Some(&f.w.admin), q, json!({})).await;
+    let (token, sa) = seen(&after);
+    for v in [&token, &sa] {
+        let at = chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time"))
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert!((at - used_at).num_seconds().abs() <= 1, "{at} vs {used_at}");
+    }
+    // A failed client check does not count as a use.
+    f.app.clock.advance(Duration::minutes(5));
+    let r = f
+        .app
+        .http
+        .post(f.app.url("/oauth/introspect"))
+        .basic_auth(&f.cid, Some("wrong-secret"))
+        .form(&[("token", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    f.app.state.last_used.flush(&f.app.state).await.unwrap();
+    let again = f.app.ok(Some(&f.w.admin), q, json!({})).await;
+    assert_eq!(seen(&again).1, sa, "a wrong secret is not a use");
+}

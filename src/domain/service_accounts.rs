@@ -207,12 +207,18 @@ pub async fn authenticate_client(
         .client_secrets
         .hit(&sa.client_id, &sa.secret_hash, secret)
     {
+        state
+            .last_used
+            .touch_service_account(sa.id, state.clock.now());
         return Ok(Some(sa));
     }
     if state.hasher.verify(secret, Some(&sa.secret_hash)).await? {
         state
             .client_secrets
             .remember(&sa.client_id, &sa.secret_hash, secret);
+        state
+            .last_used
+            .touch_service_account(sa.id, state.clock.now());
         Ok(Some(sa))
     } else {
         Ok(None)

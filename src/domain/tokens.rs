@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use parking_lot::Mutex;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -372,37 +374,82 @@ pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// `lastUsedAt` is written in batches, never on the introspection path.
+/// `lastUsedAt` of access tokens and service accounts is written in
+/// batches, never on the request path: `touch` is a map insert, `flush` one
+/// UPDATE per table (all rows get the latest time seen in the batch, so
+/// lastUsedAt is exact to the flush interval).
 #[derive(Default)]
 pub struct LastUsed {
-    pending: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    tokens: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    service_accounts: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+}
+
+fn bump(map: &Mutex<HashMap<Uuid, DateTime<Utc>>>, id: Uuid, at: DateTime<Utc>) {
+    let mut p = map.lock();
+    let e = p.entry(id).or_insert(at);
+    if at > *e {
+        *e = at;
+    }
 }
 
 impl LastUsed {
     pub fn touch(&self, id: Uuid, at: DateTime<Utc>) {
-        let mut p = self.pending.lock();
-        let e = p.entry(id).or_insert(at);
-        if at > *e {
-            *e = at;
-        }
+        bump(&self.tokens, id, at);
     }
 
-    /// Write everything pending: one UPDATE per flush (all rows get the
-    /// latest time seen in the batch, so lastUsedAt is exact to the flush
-    /// interval).
+    pub fn touch_service_account(&self, id: Uuid, at: DateTime<Utc>) {
+        bump(&self.service_accounts, id, at);
+    }
+
+    /// Write everything pending. A batch that cannot be written goes back
+    /// into the map, so the next flush retries it.
     pub async fn flush(&self, state: &AppState) -> AppResult<()> {
-        let batch = std::mem::take(&mut *self.pending.lock());
-        let Some(latest) = batch.values().max().copied() else {
-            return Ok(());
-        };
-        let ids: Vec<Uuid> = batch.keys().copied().collect();
-        for chunk in ids.chunks(500) {
-            access_token::Entity::update_many()
-                .col_expr(access_token::Column::LastUsedAt, Expr::value(latest))
-                .filter(access_token::Column::Id.is_in(chunk.iter().copied()))
-                .exec(&state.db.conn)
-                .await?;
+        let tokens = std::mem::take(&mut *self.tokens.lock());
+        let service_accounts = std::mem::take(&mut *self.service_accounts.lock());
+        let result = self.write(state, &tokens, &service_accounts).await;
+        if result.is_err() {
+            for (id, at) in tokens {
+                bump(&self.tokens, id, at);
+            }
+            for (id, at) in service_accounts {
+                bump(&self.service_accounts, id, at);
+            }
         }
+        result
+    }
+
+    async fn write(
+        &self,
+        state: &AppState,
+        tokens: &HashMap<Uuid, DateTime<Utc>>,
+        service_accounts: &HashMap<Uuid, DateTime<Utc>>,
+    ) -> AppResult<()> {
+        use crate::entity::service_account;
+        if tokens.is_empty() && service_accounts.is_empty() {
+            return Ok(());
+        }
+        let tx = state.db.conn.begin().await?;
+        if let Some(latest) = tokens.values().max().copied() {
+            let ids: Vec<Uuid> = tokens.keys().copied().collect();
+            for chunk in ids.chunks(500) {
+                access_token::Entity::update_many()
+                    .col_expr(access_token::Column::LastUsedAt, Expr::value(latest))
+                    .filter(access_token::Column::Id.is_in(chunk.iter().copied()))
+                    .exec(&tx)
+                    .await?;
+            }
+        }
+        if let Some(latest) = service_accounts.values().max().copied() {
+            let ids: Vec<Uuid> = service_accounts.keys().copied().collect();
+            for chunk in ids.chunks(500) {
+                service_account::Entity::update_many()
+                    .col_expr(service_account::Column::LastUsedAt, Expr::value(latest))
+                    .filter(service_account::Column::Id.is_in(chunk.iter().copied()))
+                    .exec(&tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -177,20 +177,16 @@ impl Page {
     }
 
     /// Trim the extra row, restore display order, build cursors and PageInfo.
-    pub fn finish<T>(
-        &self,
-        mut rows: Vec<T>,
-        id_of: impl Fn(&T) -> Uuid,
-    ) -> (Vec<(String, T)>, PageInfo) {
+    /// Trim the look-ahead row and order the page. Cursors (an HMAC each)
+    /// are not computed here: an edge computes its own only when a query
+    /// asks for it, and page info needs two.
+    pub fn finish<T>(&self, mut rows: Vec<T>, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, PageInfo) {
         let more = rows.len() as u64 > self.limit;
         rows.truncate(self.limit as usize);
         if self.backward {
             rows.reverse();
         }
-        let edges: Vec<(String, T)> = rows
-            .into_iter()
-            .map(|r| (encode_cursor(&self.key, self.kind, id_of(&r)), r))
-            .collect();
+        let cursor = |r: &T| encode_cursor(&self.key, self.kind, id_of(r));
         let info = PageInfo {
             has_next_page: if self.backward {
                 self.before.is_some()
@@ -202,10 +198,31 @@ impl Page {
             } else {
                 self.after.is_some()
             },
-            start_cursor: edges.first().map(|e| e.0.clone()),
-            end_cursor: edges.last().map(|e| e.0.clone()),
+            start_cursor: rows.first().map(cursor),
+            end_cursor: rows.last().map(cursor),
         };
-        (edges, info)
+        (rows, info)
+    }
+
+    /// What an edge needs to compute its cursor later.
+    pub fn cursor_key(&self) -> CursorKey {
+        CursorKey {
+            key: self.key.clone(),
+            kind: self.kind,
+        }
+    }
+}
+
+/// The key and kind of a page's cursors, shared by its edges.
+#[derive(Clone)]
+pub struct CursorKey {
+    key: Arc<[u8; 32]>,
+    kind: &'static str,
+}
+
+impl CursorKey {
+    pub fn cursor(&self, id: Uuid) -> String {
+        encode_cursor(&self.key, self.kind, id)
     }
 }
 
@@ -239,25 +256,46 @@ impl TotalCount {
 #[macro_export]
 macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ty) => {
-        #[derive(async_graphql::SimpleObject, Clone)]
+        #[derive(Clone)]
         pub struct $edge {
-            pub cursor: String,
-            pub node: $node,
+            id: uuid::Uuid,
+            cursors: $crate::graphql::pagination::CursorKey,
+            node: $node,
+        }
+
+        #[async_graphql::Object]
+        impl $edge {
+            async fn cursor(&self) -> String {
+                self.cursors.cursor(self.id)
+            }
+            async fn node(&self) -> &$node {
+                &self.node
+            }
         }
 
         pub struct $conn {
-            pub edges: Vec<$edge>,
+            ids: Vec<uuid::Uuid>,
+            nodes: Vec<$node>,
+            cursors: $crate::graphql::pagination::CursorKey,
             pub page_info: $crate::graphql::pagination::PageInfo,
             pub total: $crate::graphql::pagination::TotalCount,
         }
 
         #[async_graphql::Object]
         impl $conn {
-            async fn edges(&self) -> &[$edge] {
-                &self.edges
+            async fn edges(&self) -> Vec<$edge> {
+                self.ids
+                    .iter()
+                    .zip(&self.nodes)
+                    .map(|(id, node)| $edge {
+                        id: *id,
+                        cursors: self.cursors.clone(),
+                        node: node.clone(),
+                    })
+                    .collect()
             }
-            async fn nodes(&self) -> Vec<$node> {
-                self.edges.iter().map(|e| e.node.clone()).collect()
+            async fn nodes(&self) -> &[$node] {
+                &self.nodes
             }
             async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
                 &self.page_info
@@ -275,15 +313,12 @@ macro_rules! connection {
                 to_node: impl Fn(T) -> $node,
                 total: $crate::graphql::pagination::TotalCount,
             ) -> Self {
-                let (edges, page_info) = page.finish(rows, id_of);
+                let (rows, page_info) = page.finish(rows, &id_of);
+                let ids = rows.iter().map(&id_of).collect();
                 $conn {
-                    edges: edges
-                        .into_iter()
-                        .map(|(cursor, r)| $edge {
-                            cursor,
-                            node: to_node(r),
-                        })
-                        .collect(),
+                    ids,
+                    nodes: rows.into_iter().map(to_node).collect(),
+                    cursors: page.cursor_key(),
                     page_info,
                     total,
                 }

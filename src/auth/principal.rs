@@ -1,7 +1,7 @@
 //! The bearer principal of a request, read fresh from the database on every
 //! request (a demoted or deleted account acts with its current rights).
 
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, QuerySelect};
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -81,23 +81,31 @@ pub async fn authenticate_session(
     let expires = chrono::DateTime::from_timestamp(claims.exp, 0);
     match claims.kind.as_str() {
         "person" => {
-            let acc = account::Entity::find_by_id(sub)
-                .one(&state.db.conn)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
+            // Every request: one narrow row, its LIMIT a literal (db::first).
+            let acc: SiteAdminFlag = crate::db::first(
+                &state.db.conn,
+                &account::Entity::find_by_id(sub)
+                    .select_only()
+                    .column(account::Column::IsSiteAdmin)
+                    .limit(1),
+            )
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
             Ok((
                 Principal::Person {
-                    account_id: acc.id,
+                    account_id: sub,
                     site_admin: acc.is_site_admin,
                 },
                 expires,
             ))
         }
         "service" => {
-            let sa = service_account::Entity::find_by_id(sub)
-                .one(&state.db.conn)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
+            let sa: service_account::Model = crate::db::first(
+                &state.db.conn,
+                &service_account::Entity::find_by_id(sub).limit(1),
+            )
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
             // A JWT minted before a rotation stays valid; deletion ends it.
             Ok((
                 Principal::Service {
@@ -109,4 +117,9 @@ pub async fn authenticate_session(
         }
         _ => Err(AppError::Unauthenticated),
     }
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct SiteAdminFlag {
+    is_site_admin: bool,
 }

@@ -9,6 +9,7 @@ pub mod membership;
 pub mod message;
 pub mod message_recipient;
 pub mod organization;
+pub mod positional;
 pub mod seat;
 pub mod service_account;
 pub mod sign_in_token;

@@ -1,5 +1,7 @@
 //! Membership objects and the members connection.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, Result, ID};
 use chrono::{DateTime, Utc};
 
@@ -8,7 +10,7 @@ use super::ids;
 use super::organization::Organization;
 use crate::connection;
 use crate::domain::{Caller, Role};
-use crate::entity::{membership, seat};
+use crate::entity::{account, membership, seat};
 use crate::error::AppError;
 
 #[derive(Clone)]
@@ -16,11 +18,22 @@ pub struct Membership {
     pub model: membership::Model,
     /// The seat, when the query that produced this row already joined it.
     pub seat: Option<Option<seat::Model>>,
+    /// The account, when the query that produced this row already joined it.
+    pub account: Option<Arc<account::Model>>,
 }
 
 impl Membership {
     pub fn new(model: membership::Model, seat: Option<Option<seat::Model>>) -> Self {
-        Membership { model, seat }
+        Membership {
+            model,
+            seat,
+            account: None,
+        }
+    }
+
+    pub fn with_account(mut self, account: account::Model) -> Self {
+        self.account = Some(Arc::new(account));
+        self
     }
 }
 
@@ -35,6 +48,9 @@ impl Membership {
         Organization::load(ctx, self.model.organization_id).await
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        if let Some(acc) = &self.account {
+            return Ok(Account::visible(acc.as_ref().clone()));
+        }
         let c = ctx.data::<Caller>()?;
         let acc = c
             .loaders

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::scalars::Date;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait};
 
 use super::ids;
 use super::member::{Membership, MembershipConnection};
@@ -13,6 +13,7 @@ use super::pagination::{Page, PageArgs, TotalCount};
 use crate::connection;
 use crate::domain::authz::standing;
 use crate::domain::{Caller, Role};
+use crate::entity::positional::Positional;
 use crate::entity::{account, membership, organization, seat};
 use crate::error::AppError;
 
@@ -177,26 +178,37 @@ impl Organization {
         // One statement for the page, its seats and its accounts: a page
         // costs the same whatever its size, without depending on when the
         // dataloader's batching window closes.
-        let rows: Vec<(
-            membership::Model,
-            Option<seat::Model>,
-            Option<account::Model>,
-        )> = page
+        let query = page
             .apply(sel, membership::Column::Id)
             .find_also_related(seat::Entity)
-            .find_also_related(account::Entity)
-            .all(&c.state.db.conn)
-            .await?;
-        for (_, _, a) in &rows {
-            if let Some(a) = a {
-                c.loaders.prime_account(a.clone()).await;
-            }
+            .find_also_related(account::Entity);
+        let stmt = crate::db::inline_limit(query.build(c.state.db.backend()));
+        let raw = c
+            .state
+            .db
+            .conn
+            .query_all_raw(stmt)
+            .await
+            .map_err(AppError::from)?;
+        // Columns by position: membership, then seat, then account.
+        const S: usize = <membership::Model as Positional>::COLUMNS;
+        const A: usize = S + <seat::Model as Positional>::COLUMNS;
+        let mut rows = Vec::with_capacity(raw.len());
+        for r in &raw {
+            rows.push((
+                membership::Model::at(r, 0)?,
+                seat::Model::at_opt(r, S)?,
+                account::Model::at_opt(r, A)?,
+            ));
         }
         Ok(MembershipConnection::build(
             &page,
             rows,
             |(m, _, _)| m.id,
-            |(m, s, _)| Membership::new(m, Some(s)),
+            |(m, s, a)| match a {
+                Some(a) => Membership::new(m, Some(s)).with_account(a),
+                None => Membership::new(m, Some(s)),
+            },
             total,
         ))
     }

@@ -56,11 +56,7 @@ pub async fn org_by(c: &Caller, filter: sea_orm::Condition) -> AppResult<Option<
         Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub))),
         "viewer_role",
     );
-    let Some(row) = sel
-        .into_model::<OrgWithRole>()
-        .one(&c.state.db.conn)
-        .await?
-    else {
+    let Some(row) = crate::db::first::<OrgWithRole>(&c.state.db.conn, &sel.limit(1)).await? else {
         return Ok(None);
     };
     c.loaders

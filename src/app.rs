@@ -37,6 +37,8 @@ pub struct AppState {
     pub usage: Arc<crate::usage::Usage>,
     /// Key for tamper-evident cursors, derived from the signing key.
     pub cursor_key: Arc<[u8; 32]>,
+    /// Parsed GraphQL documents by query text (see http/documents.rs).
+    pub documents: Arc<crate::http::documents::Documents>,
     /// The mail outbox worker: `wake()` after committing mail, `stop()` at shutdown.
     pub mail: crate::mail::Outbox,
 }
@@ -94,6 +96,7 @@ impl AppState {
             usage: Arc::new(crate::usage::Usage::new()),
             last_used: Default::default(),
             client_secrets: Default::default(),
+            documents: Default::default(),
             schema,
             cursor_key,
             mail,

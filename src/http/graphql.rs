@@ -114,7 +114,7 @@ async fn execute(
     state: &AppState,
     caller: Caller,
     peer: SocketAddr,
-    batch: BatchRequest,
+    mut batch: BatchRequest,
     request_id: &str,
     headers: &HeaderMap,
 ) -> Response {
@@ -136,9 +136,9 @@ async fn execute(
         }
         return res;
     }
-    let requests: Vec<&GqlRequest> = match &batch {
+    let mut requests: Vec<&mut GqlRequest> = match &mut batch {
         BatchRequest::Single(r) => vec![r],
-        BatchRequest::Batch(rs) => rs.iter().collect(),
+        BatchRequest::Batch(rs) => rs.iter_mut().collect(),
     };
     // PostgreSQL text cannot hold NUL, and no field of ours may contain one:
     // refuse it here, for every input, instead of failing deep inside a query.
@@ -160,10 +160,10 @@ async fn execute(
             "NUL characters are not allowed in any input",
         );
     }
+    // Parsed once (or taken from the cache); the engine reuses the document.
     let aliases: usize = requests
-        .iter()
-        .filter_map(|r| async_graphql::parser::parse_query(&r.query).ok())
-        .map(|d| super::limits::alias_count(&d))
+        .iter_mut()
+        .filter_map(|r| state.documents.prepare(r))
         .sum();
     if aliases > state.config.max_aliases {
         let status = if wants_graphql_response(headers) {

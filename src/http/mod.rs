@@ -2,6 +2,7 @@
 //! client sent one) that is echoed back, put on the tracing span, and
 //! attached to every INTERNAL error.
 
+pub mod documents;
 pub mod graphiql;
 pub mod graphql;
 pub mod limits;

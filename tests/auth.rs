@@ -144,7 +144,10 @@ async fn bad_jwts_are_all_rejected_the_same_way() {
     )
     .await;
 
-    // Expired: move the server clock past exp (15 min) and the leeway.
+    // Expired: move the server clock past exp (15 min) and the leeway. The
+    // token was just accepted, so its checked claims are cached: expiry
+    // must still be read against the clock on every use.
+    app.ok(Some(&token), "{ viewer { id } }", json!({})).await;
     app.clock.advance(chrono::Duration::minutes(20));
     assert_rejected(&app, &token, "expired").await;
 }

@@ -101,6 +101,47 @@ async fn an_internal_error_reveals_only_a_request_id_and_writes_nothing() {
     assert_eq!(d["organizations"]["totalCount"], 0);
 }
 
+/// A database error inside a read resolver (not one of our domain errors)
+/// is INTERNAL with the request id, and its text stays in the log.
+#[tokio::test]
+async fn a_database_error_in_a_read_is_internal_and_reveals_nothing() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let (root, _) = app.site_admin("boss@example.com").await;
+    app.create_org(&root, "acme").await;
+    app.state
+        .db
+        .conn
+        .execute_unprepared("ALTER TABLE memberships RENAME TO memberships_away")
+        .await
+        .unwrap();
+    let res = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(&root)
+        .json(&json!({"query": "{ viewer { id memberships(first: 5) { nodes { role } } } }"}))
+        .send()
+        .await
+        .unwrap();
+    let rid = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: Value = res.json().await.unwrap();
+    let e = &body["errors"][0];
+    assert_eq!(e["extensions"]["code"], "INTERNAL", "{body}");
+    assert_eq!(e["extensions"]["requestId"], rid.as_str());
+    assert_eq!(e["message"], "internal error");
+    let text = body.to_string().to_lowercase();
+    for leak in [
+        "memberships_away",
+        "sql",
+        "table",
+        "relation",
+        "no such",
+        "select",
+    ] {
+        assert!(!text.contains(leak), "the error leaks {leak}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn transport_refuses_csrf_shapes_and_oversized_batches() {
     let app = TestApp::spawn().await;

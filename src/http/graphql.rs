@@ -223,7 +223,18 @@ async fn run(
             let ext = e.extensions.get_or_insert_with(Default::default);
             let is_internal =
                 matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
-            if is_internal {
+            // A resolver's error without a code is one no domain rule
+            // raised (a database error passed up with `?`, say): its text
+            // may describe the database, so it is logged, not shown.
+            let unexpected = ext.get("code").is_none()
+                && !e.path.is_empty()
+                && !e.message.starts_with("Failed to parse");
+            if unexpected {
+                tracing::error!(request_id, error = %e.message, "internal error in a resolver");
+                e.message = "internal error".into();
+                ext.set("code", "INTERNAL");
+            }
+            if is_internal || unexpected {
                 outcome = "internal";
                 ext.set("requestId", request_id);
             } else if ext.get("code").is_none() {

@@ -220,15 +220,15 @@ async fn run(
     for (i, r) in responses.into_iter().enumerate() {
         let mut outcome = if r.errors.is_empty() { "ok" } else { "error" };
         for e in r.errors.iter_mut() {
+            // A database error a resolver passed up with `?` (not through
+            // AppError) carries the database's text: log it, show INTERNAL.
+            let from_db = e.source::<sea_orm::DbErr>().is_some()
+                || e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
+                    .is_some();
             let ext = e.extensions.get_or_insert_with(Default::default);
             let is_internal =
                 matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
-            // A resolver's error without a code is one no domain rule
-            // raised (a database error passed up with `?`, say): its text
-            // may describe the database, so it is logged, not shown.
-            let unexpected = ext.get("code").is_none()
-                && !e.path.is_empty()
-                && !e.message.starts_with("Failed to parse");
+            let unexpected = from_db && ext.get("code").is_none();
             if unexpected {
                 tracing::error!(request_id, error = %e.message, "internal error in a resolver");
                 e.message = "internal error".into();

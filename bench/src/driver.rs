@@ -93,10 +93,93 @@ pub struct Plan {
     pub duration: Duration,
 }
 
-pub async fn run(ctx: Arc<Ctx>, sc: Scenario, plan: &Plan, pid: Option<u32>) -> Stats {
+/// What one measured window of a scenario saw; windows of the same
+/// scenario (rounds) add up before they become `Stats`.
+pub struct Raw {
+    sc: Scenario,
+    unsupported: Option<String>,
+    lat: Vec<u32>,
+    seconds: f64,
+    errors: u64,
+    samples: Vec<String>,
+    /// Statements the server counted in the window(s), when readable.
+    sql: Option<u64>,
+    peak_rss_mib: Option<f64>,
+}
+
+impl Raw {
+    /// Add another window of the same scenario.
+    pub fn merge(&mut self, o: Raw) {
+        if self.unsupported.is_none() {
+            self.unsupported = o.unsupported;
+        }
+        self.lat.extend(o.lat);
+        self.seconds += o.seconds;
+        self.errors += o.errors;
+        for m in o.samples {
+            if self.samples.len() < 5 && !self.samples.contains(&m) {
+                self.samples.push(m);
+            }
+        }
+        self.sql = match (self.sql, o.sql) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        self.peak_rss_mib = match (self.peak_rss_mib, o.peak_rss_mib) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    pub fn stats(mut self, concurrency: usize) -> Stats {
+        if let Some(why) = self.unsupported {
+            return Stats::unsupported(self.sc, why, concurrency);
+        }
+        self.lat.sort_unstable();
+        let lat = self.lat;
+        let ops = lat.len() as u64;
+        let sql_per_op = match (self.sc, self.sql) {
+            (Scenario::Baseline, _) => Some(1.0),
+            (_, Some(n)) if ops > 0 => Some(n as f64 / ops as f64),
+            _ => None,
+        };
+        Stats {
+            scenario: self.sc.name().into(),
+            status: "ok".into(),
+            concurrency,
+            seconds: self.seconds,
+            ops,
+            errors: self.errors,
+            rps: ops as f64 / self.seconds.max(f64::EPSILON),
+            p50_ms: percentile(&lat, 0.50),
+            p90_ms: percentile(&lat, 0.90),
+            p99_ms: percentile(&lat, 0.99),
+            max_ms: lat.last().map_or(0.0, |v| *v as f64 / 1000.0),
+            sql_per_op,
+            // The baseline runs inside this process, not the server.
+            peak_rss_mib: if self.sc == Scenario::Baseline {
+                None
+            } else {
+                self.peak_rss_mib
+            },
+            error_samples: self.samples,
+        }
+    }
+}
+
+pub async fn run(ctx: Arc<Ctx>, sc: Scenario, plan: &Plan, pid: Option<u32>) -> Raw {
     if sc != Scenario::Mixed {
         if let Err(why) = probe(&ctx, sc).await {
-            return Stats::unsupported(sc, why, plan.concurrency);
+            return Raw {
+                sc,
+                unsupported: Some(why),
+                lat: Vec::new(),
+                seconds: 0.0,
+                errors: 0,
+                samples: Vec::new(),
+                sql: None,
+                peak_rss_mib: None,
+            };
         }
     }
     let measuring = Arc::new(AtomicBool::new(false));
@@ -150,35 +233,19 @@ pub async fn run(ctx: Arc<Ctx>, sc: Scenario, plan: &Plan, pid: Option<u32>) -> 
     for t in tasks {
         lat.extend(t.await.unwrap_or_default());
     }
-    lat.sort_unstable();
-    let ops = lat.len() as u64;
-    let sql_per_op = match (sc, sql0, sql1) {
-        (Scenario::Baseline, _, _) => Some(1.0),
-        (_, Some(a), Some(b)) if ops > 0 => Some((b - a) as f64 / ops as f64),
-        _ => None,
-    };
-    let errors = errors.load(Ordering::Relaxed);
-    let error_samples = samples.lock().clone();
-    Stats {
-        scenario: sc.name().into(),
-        status: "ok".into(),
-        concurrency: plan.concurrency,
+    let samples = samples.lock().clone();
+    Raw {
+        sc,
+        unsupported: None,
+        lat,
         seconds,
-        ops,
-        errors,
-        rps: ops as f64 / seconds,
-        p50_ms: percentile(&lat, 0.50),
-        p90_ms: percentile(&lat, 0.90),
-        p99_ms: percentile(&lat, 0.99),
-        max_ms: lat.last().map_or(0.0, |v| *v as f64 / 1000.0),
-        sql_per_op,
-        // The baseline runs inside this process, not the server.
-        peak_rss_mib: if sc == Scenario::Baseline {
-            None
-        } else {
-            peak_rss_mib
+        errors: errors.load(Ordering::Relaxed),
+        samples,
+        sql: match (sql0, sql1) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
         },
-        error_samples,
+        peak_rss_mib,
     }
 }
 

@@ -69,6 +69,12 @@ struct RunArgs {
     /// Directory for the JSON results.
     #[arg(long, default_value = "bench-results")]
     out: PathBuf,
+    /// Run the selected scenarios this many times in turn (each window
+    /// `--duration`) and report each scenario over all its windows: on a
+    /// machine whose speed drifts, every scenario then sees the same
+    /// conditions, which keeps ratios like members-page/baseline honest.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
     /// Smoke test: exit 1 on any error or missed statement-count target
     /// (never on timing).
     #[arg(long)]
@@ -193,10 +199,26 @@ async fn run(data_dir: PathBuf, url: Option<String>, a: RunArgs) -> anyhow::Resu
             unsupported_in_mix.join(", ")
         );
     }
+    if a.rounds > 1 {
+        println!(
+            "{} rounds: the scenarios in turn, each figure over all its windows",
+            a.rounds
+        );
+    }
+    let mut raws: Vec<Option<driver::Raw>> = selected.iter().map(|_| None).collect();
+    for _ in 0..a.rounds {
+        for (i, sc) in selected.iter().enumerate() {
+            let raw = driver::run(ctx.clone(), *sc, &plan, srv.pid()).await;
+            match &mut raws[i] {
+                Some(r) => r.merge(raw),
+                slot => *slot = Some(raw),
+            }
+        }
+    }
     report::header();
     let mut results = Vec::new();
-    for sc in selected {
-        let st = driver::run(ctx.clone(), sc, &plan, srv.pid()).await;
+    for raw in raws.into_iter().flatten() {
+        let st = raw.stats(a.concurrency);
         report::row(&st);
         results.push(st);
     }
@@ -207,6 +229,7 @@ async fn run(data_dir: PathBuf, url: Option<String>, a: RunArgs) -> anyhow::Resu
         concurrency: a.concurrency,
         warmup_s: a.warmup.as_secs_f64(),
         duration_s: a.duration.as_secs_f64(),
+        rounds: a.rounds,
         cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
         mixed_leaves_out: unsupported_in_mix.iter().map(|s| s.to_string()).collect(),
     };

@@ -15,6 +15,8 @@ pub struct Meta {
     pub concurrency: usize,
     pub warmup_s: f64,
     pub duration_s: f64,
+    /// Windows per scenario (`--rounds`); `duration_s` is one window.
+    pub rounds: u32,
     pub cores: usize,
     pub mixed_leaves_out: Vec<String>,
 }

@@ -31,5 +31,6 @@ trap - EXIT
 out=$(ls -S "$dir"/callgrind.out.* | head -1)
 mv "$out" "$dir/callgrind.out"
 rm -f "$dir"/callgrind.out.*
-total=$(callgrind_annotate "$dir/callgrind.out" 2>/dev/null | grep -m1 "PROGRAM TOTALS" | awk '{gsub(",","",$1); print $1}')
+total=$(callgrind_annotate "$dir/callgrind.out" 2>/dev/null \
+  | awk '/PROGRAM TOTALS/ && !seen { gsub(",", "", $1); print $1; seen = 1 }')
 echo "members-page: $((total / n)) instructions per request (callgrind, $n requests after 60 warm-up)"

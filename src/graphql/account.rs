@@ -15,17 +15,44 @@ use crate::domain::{AccountKind, Caller};
 use crate::entity::{account, membership};
 use crate::error::AppResult;
 
+/// What an Account object shows: the row without its password hash, so a
+/// page of members need not read (or hold) hashes.
+#[derive(Clone)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub kind: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub is_site_admin: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<account::Model> for AccountView {
+    fn from(m: account::Model) -> Self {
+        AccountView {
+            id: m.id,
+            kind: m.kind,
+            email: m.email,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            is_site_admin: m.is_site_admin,
+            created_at: m.created_at,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Account {
-    pub model: account::Model,
+    pub model: AccountView,
     /// Decided by whoever built this object from what the caller may see.
     pub email_visible: bool,
 }
 
 impl Account {
-    pub fn visible(model: account::Model) -> Self {
+    pub fn visible(model: impl Into<AccountView>) -> Self {
         Account {
-            model,
+            model: model.into(),
             email_visible: true,
         }
     }

@@ -43,7 +43,7 @@ async fn account_of(c: &Caller, org: Option<Uuid>, id: Option<Uuid>) -> Result<O
             None => false,
         };
     Ok(Some(Account {
-        model,
+        model: model.into(),
         email_visible,
     }))
 }

@@ -67,7 +67,7 @@ impl Invitation {
         };
         let visible = can_see_account(c, id).await?;
         Ok(c.loaders.account(id).await?.map(|model| Account {
-            model,
+            model: model.into(),
             email_visible: visible,
         }))
     }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result, ID};
 use chrono::{DateTime, Utc};
 
-use super::account::Account;
+use super::account::{Account, AccountView};
 use super::ids;
 use super::organization::Organization;
 use crate::connection;
 use crate::domain::{Caller, Role};
-use crate::entity::{account, membership, seat};
+use crate::entity::{membership, seat};
 use crate::error::AppError;
 
 #[derive(Clone)]
@@ -19,7 +19,7 @@ pub struct Membership {
     /// The seat, when the query that produced this row already joined it.
     pub seat: Option<Option<seat::Model>>,
     /// The account, when the query that produced this row already joined it.
-    pub account: Option<Arc<account::Model>>,
+    pub account: Option<Arc<AccountView>>,
 }
 
 impl Membership {
@@ -31,7 +31,7 @@ impl Membership {
         }
     }
 
-    pub fn with_account(mut self, account: account::Model) -> Self {
+    pub fn with_account(mut self, account: AccountView) -> Self {
         self.account = Some(Arc::new(account));
         self
     }

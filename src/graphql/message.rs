@@ -44,7 +44,7 @@ impl Message {
         };
         let visible = can_see_account(c, id).await?;
         Ok(c.loaders.account(id).await?.map(|model| Account {
-            model,
+            model: model.into(),
             email_visible: visible,
         }))
     }

@@ -5,8 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::scalars::Date;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    QueryTrait, RelationTrait,
+};
+use uuid::Uuid;
 
+use super::account::AccountView;
 use super::ids;
 use super::member::{Membership, MembershipConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
@@ -177,11 +182,23 @@ impl Organization {
         let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
         // One statement for the page, its seats and its accounts: a page
         // costs the same whatever its size, without depending on when the
-        // dataloader's batching window closes.
+        // dataloader's batching window closes. Only the columns the objects
+        // show: each value read costs a copy and a free in sqlx, and the
+        // seat's and account's keys are the membership's own.
         let query = page
             .apply(sel, membership::Column::Id)
-            .find_also_related(seat::Entity)
-            .find_also_related(account::Entity);
+            .join(JoinType::LeftJoin, membership::Relation::Seat.def())
+            .join(JoinType::InnerJoin, membership::Relation::Account.def())
+            .column(seat::Column::Id)
+            .column(seat::Column::AssignedAt)
+            .column(seat::Column::AssignedByAccountId)
+            .column(seat::Column::AssignedByServiceAccountId)
+            .column(account::Column::Kind)
+            .column(account::Column::Email)
+            .column(account::Column::FirstName)
+            .column(account::Column::LastName)
+            .column(account::Column::IsSiteAdmin)
+            .column(account::Column::CreatedAt);
         let stmt = crate::db::inline_limit(query.build(c.state.db.backend()));
         let raw = c
             .state
@@ -190,25 +207,43 @@ impl Organization {
             .query_all_raw(stmt)
             .await
             .map_err(AppError::from)?;
-        // Columns by position: membership, then seat, then account.
+        // By position: the membership's columns, then those listed above.
         const S: usize = <membership::Model as Positional>::COLUMNS;
-        const A: usize = S + <seat::Model as Positional>::COLUMNS;
-        let mut rows = Vec::with_capacity(raw.len());
-        for r in &raw {
-            rows.push((
-                membership::Model::at(r, 0)?,
-                seat::Model::at_opt(r, S)?,
-                account::Model::at_opt(r, A)?,
-            ));
-        }
+        const A: usize = S + 4;
+        let decode = |r: &sea_orm::QueryResult| -> Result<_, sea_orm::DbErr> {
+            let m = membership::Model::at(r, 0)?;
+            let seat = match r.try_get_by_index::<Option<Uuid>>(S)? {
+                None => None,
+                Some(id) => Some(seat::Model {
+                    id,
+                    organization_id: m.organization_id,
+                    account_id: m.account_id,
+                    assigned_at: r.try_get_by_index(S + 1)?,
+                    assigned_by_account_id: r.try_get_by_index(S + 2)?,
+                    assigned_by_service_account_id: r.try_get_by_index(S + 3)?,
+                }),
+            };
+            let account = AccountView {
+                id: m.account_id,
+                kind: r.try_get_by_index(A)?,
+                email: r.try_get_by_index(A + 1)?,
+                first_name: r.try_get_by_index(A + 2)?,
+                last_name: r.try_get_by_index(A + 3)?,
+                is_site_admin: r.try_get_by_index(A + 4)?,
+                created_at: r.try_get_by_index(A + 5)?,
+            };
+            Ok((m, seat, account))
+        };
+        let rows = raw
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::from)?;
         Ok(MembershipConnection::build(
             &page,
             rows,
             |(m, _, _)| m.id,
-            |(m, s, a)| match a {
-                Some(a) => Membership::new(m, Some(s)).with_account(a),
-                None => Membership::new(m, Some(s)),
-            },
+            |(m, s, a)| Membership::new(m, Some(s)).with_account(a),
             total,
         ))
     }

@@ -40,7 +40,7 @@ impl Seat {
         let c = ctx.data::<Caller>()?;
         let visible = super::account::can_see_account(c, by).await?;
         Ok(c.loaders.account(by).await?.map(|a| Account {
-            model: a,
+            model: a.into(),
             email_visible: visible,
         }))
     }

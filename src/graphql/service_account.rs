@@ -45,7 +45,7 @@ impl ServiceAccount {
         let c = ctx.data::<Caller>()?;
         let visible = can_see_account(c, by).await?;
         Ok(c.loaders.account(by).await?.map(|a| Account {
-            model: a,
+            model: a.into(),
             email_visible: visible,
         }))
     }

@@ -107,6 +107,28 @@ fn op_label(req: &GqlRequest) -> String {
     }
 }
 
+/// A database error a resolver passed up with `?` (not through AppError)
+/// carries the database's own text and no code: log it, answer INTERNAL
+/// with the request id. Returns whether `e` was one.
+pub fn hide_database_error(e: &mut async_graphql::ServerError, request_id: &str) -> bool {
+    let from_db = e.source::<sea_orm::DbErr>().is_some()
+        || e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
+            .is_some();
+    let coded = e
+        .extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some());
+    if !from_db || coded {
+        return false;
+    }
+    tracing::error!(request_id, error = %e.message, "internal error in a resolver");
+    e.message = "internal error".into();
+    let ext = e.extensions.get_or_insert_with(Default::default);
+    ext.set("code", "INTERNAL");
+    ext.set("requestId", request_id);
+    true
+}
+
 /// Per-principal rate limit (anonymous callers by IP), then the alias cap,
 /// then execution under the request timeout (dropping the future rolls any
 /// open transaction back).
@@ -220,20 +242,10 @@ async fn run(
     for (i, r) in responses.into_iter().enumerate() {
         let mut outcome = if r.errors.is_empty() { "ok" } else { "error" };
         for e in r.errors.iter_mut() {
-            // A database error a resolver passed up with `?` (not through
-            // AppError) carries the database's text: log it, show INTERNAL.
-            let from_db = e.source::<sea_orm::DbErr>().is_some()
-                || e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
-                    .is_some();
+            let unexpected = hide_database_error(e, request_id);
             let ext = e.extensions.get_or_insert_with(Default::default);
             let is_internal =
                 matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
-            let unexpected = from_db && ext.get("code").is_none();
-            if unexpected {
-                tracing::error!(request_id, error = %e.message, "internal error in a resolver");
-                e.message = "internal error".into();
-                ext.set("code", "INTERNAL");
-            }
             if is_internal || unexpected {
                 outcome = "internal";
                 ext.set("requestId", request_id);

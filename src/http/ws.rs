@@ -377,7 +377,12 @@ async fn start(
     let task = tokio::spawn(async move {
         let mut s = schema.execute_stream(req);
         let mut first = true;
-        while let Some(resp) = s.next().await {
+        // Correlates an INTERNAL error in this stream with the log.
+        let request_id = uuid::Uuid::now_v7().to_string();
+        while let Some(mut resp) = s.next().await {
+            for e in resp.errors.iter_mut() {
+                super::graphql::hide_database_error(e, &request_id);
+            }
             let request_error =
                 first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
             first = false;

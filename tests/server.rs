@@ -60,6 +60,29 @@ async fn health_readiness_metrics_and_request_ids() {
     assert_eq!(res.headers()["x-request-id"], "abc-123");
 }
 
+/// The first error is INTERNAL with this response's request id, says only
+/// "internal error", and the body names none of `leaks`.
+async fn assert_internal_without_leaks(app: &TestApp, token: &str, body: Value, leaks: &[&str]) {
+    let res = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let rid = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: Value = res.json().await.unwrap();
+    let e = &body["errors"][0];
+    assert_eq!(e["extensions"]["code"], "INTERNAL", "{body}");
+    assert_eq!(e["extensions"]["requestId"], rid.as_str());
+    assert_eq!(e["message"], "internal error");
+    let text = body.to_string().to_lowercase();
+    for leak in leaks {
+        assert!(!text.contains(leak), "the error leaks {leak}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn an_internal_error_reveals_only_a_request_id_and_writes_nothing() {
     use sea_orm::ConnectionTrait;
@@ -72,24 +95,13 @@ async fn an_internal_error_reveals_only_a_request_id_and_writes_nothing() {
         .execute_unprepared("DROP TABLE audit_events")
         .await
         .unwrap();
-    let res = app
-        .http
-        .post(app.url("/graphql"))
-        .bearer_auth(&root)
-        .json(&json!({"query": CREATE_ORG, "variables": {"i": {"handle": "acme", "name": "Acme"}}}))
-        .send()
-        .await
-        .unwrap();
-    let rid = res.headers()["x-request-id"].to_str().unwrap().to_string();
-    let body: Value = res.json().await.unwrap();
-    let e = &body["errors"][0];
-    assert_eq!(e["extensions"]["code"], "INTERNAL");
-    assert_eq!(e["extensions"]["requestId"], rid.as_str());
-    assert_eq!(e["message"], "internal error");
-    let text = body.to_string().to_lowercase();
-    for leak in ["audit", "sql", "table", "relation", "insert"] {
-        assert!(!text.contains(leak), "the error leaks {leak}: {body}");
-    }
+    assert_internal_without_leaks(
+        &app,
+        &root,
+        json!({"query": CREATE_ORG, "variables": {"i": {"handle": "acme", "name": "Acme"}}}),
+        &["audit", "sql", "table", "relation", "insert"],
+    )
+    .await;
     // The organization row of the failed transaction was rolled back.
     let d = app
         .ok(
@@ -115,31 +127,20 @@ async fn a_database_error_in_a_read_is_internal_and_reveals_nothing() {
         .execute_unprepared("ALTER TABLE memberships RENAME TO memberships_away")
         .await
         .unwrap();
-    let res = app
-        .http
-        .post(app.url("/graphql"))
-        .bearer_auth(&root)
-        .json(&json!({"query": "{ viewer { id memberships(first: 5) { nodes { role } } } }"}))
-        .send()
-        .await
-        .unwrap();
-    let rid = res.headers()["x-request-id"].to_str().unwrap().to_string();
-    let body: Value = res.json().await.unwrap();
-    let e = &body["errors"][0];
-    assert_eq!(e["extensions"]["code"], "INTERNAL", "{body}");
-    assert_eq!(e["extensions"]["requestId"], rid.as_str());
-    assert_eq!(e["message"], "internal error");
-    let text = body.to_string().to_lowercase();
-    for leak in [
-        "memberships_away",
-        "sql",
-        "table",
-        "relation",
-        "no such",
-        "select",
-    ] {
-        assert!(!text.contains(leak), "the error leaks {leak}: {body}");
-    }
+    assert_internal_without_leaks(
+        &app,
+        &root,
+        json!({"query": "{ viewer { id memberships(first: 5) { nodes { role } } } }"}),
+        &[
+            "memberships_away",
+            "sql",
+            "table",
+            "relation",
+            "no such",
+            "select",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -302,13 +302,8 @@ async fn introspection_needs_a_client_and_sees_only_its_organization() {
     assert_eq!(res.status(), 401);
     let res = f
         .app
-        .http
-        .post(&url)
-        .basic_auth(&f.cid, Some("orgs_wrong"))
-        .form(&[("token", secret.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .introspect_response(&f.cid, "orgs_wrong", &secret)
+        .await;
     assert_eq!(res.status(), 401);
     assert!(res.headers().contains_key("www-authenticate"));
     assert_eq!(
@@ -518,13 +513,8 @@ async fn last_used_at_is_written_by_the_flush_for_tokens_and_service_accounts() 
     f.app.clock.advance(Duration::minutes(5));
     let r = f
         .app
-        .http
-        .post(f.app.url("/oauth/introspect"))
-        .basic_auth(&f.cid, Some("wrong-secret"))
-        .form(&[("token", secret.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .introspect_response(&f.cid, "wrong-secret", &secret)
+        .await;
     assert_eq!(r.status(), 401);
     f.app.state.last_used.flush(&f.app.state).await.unwrap();
     let again = f.app.ok(Some(&f.w.admin), q, json!({})).await;

@@ -18,7 +18,7 @@ use super::{audit, validate, Caller};
 use crate::app::AppState;
 use crate::auth::{tokens, Principal};
 use crate::db::lock_org;
-use crate::entity::{access_token, membership, organization, seat};
+use crate::entity::{access_token, membership, organization, seat, service_account};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids;
 use crate::usage::UsageMetric;
@@ -424,34 +424,49 @@ impl LastUsed {
         tokens: &HashMap<Uuid, DateTime<Utc>>,
         service_accounts: &HashMap<Uuid, DateTime<Utc>>,
     ) -> AppResult<()> {
-        use crate::entity::service_account;
         if tokens.is_empty() && service_accounts.is_empty() {
             return Ok(());
         }
         let tx = state.db.conn.begin().await?;
-        if let Some(latest) = tokens.values().max().copied() {
-            let ids: Vec<Uuid> = tokens.keys().copied().collect();
-            for chunk in ids.chunks(500) {
-                access_token::Entity::update_many()
-                    .col_expr(access_token::Column::LastUsedAt, Expr::value(latest))
-                    .filter(access_token::Column::Id.is_in(chunk.iter().copied()))
-                    .exec(&tx)
-                    .await?;
-            }
-        }
-        if let Some(latest) = service_accounts.values().max().copied() {
-            let ids: Vec<Uuid> = service_accounts.keys().copied().collect();
-            for chunk in ids.chunks(500) {
-                service_account::Entity::update_many()
-                    .col_expr(service_account::Column::LastUsedAt, Expr::value(latest))
-                    .filter(service_account::Column::Id.is_in(chunk.iter().copied()))
-                    .exec(&tx)
-                    .await?;
-            }
-        }
+        stamp::<access_token::Entity>(
+            &tx,
+            access_token::Column::LastUsedAt,
+            access_token::Column::Id,
+            tokens,
+        )
+        .await?;
+        stamp::<service_account::Entity>(
+            &tx,
+            service_account::Column::LastUsedAt,
+            service_account::Column::Id,
+            service_accounts,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Set `last_used` of every row in `seen` to the latest time seen (one
+/// UPDATE per 500 ids).
+async fn stamp<E: EntityTrait>(
+    tx: &sea_orm::DatabaseTransaction,
+    last_used: E::Column,
+    id: E::Column,
+    seen: &HashMap<Uuid, DateTime<Utc>>,
+) -> AppResult<()> {
+    let Some(latest) = seen.values().max().copied() else {
+        return Ok(());
+    };
+    let ids: Vec<Uuid> = seen.keys().copied().collect();
+    for chunk in ids.chunks(500) {
+        E::update_many()
+            .col_expr(last_used, Expr::value(latest))
+            .filter(id.is_in(chunk.iter().copied()))
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Flush `lastUsedAt` every `every` (the task ends with its runtime).

@@ -11,24 +11,18 @@
 use super::membership;
 use sea_orm::{DbErr, QueryResult};
 
-pub trait Positional: Sized {
-    /// How many columns the model spans in the row.
-    const COLUMNS: usize;
-    /// The model whose first column is at position `i`.
-    fn at(row: &QueryResult, i: usize) -> Result<Self, DbErr>;
-}
+/// Columns a membership spans in a row.
+pub const MEMBERSHIP_COLUMNS: usize = 5;
 
-impl Positional for membership::Model {
-    const COLUMNS: usize = 5;
-    fn at(r: &QueryResult, i: usize) -> Result<Self, DbErr> {
-        Ok(membership::Model {
-            id: r.try_get_by_index(i)?,
-            organization_id: r.try_get_by_index(i + 1)?,
-            account_id: r.try_get_by_index(i + 2)?,
-            role: r.try_get_by_index(i + 3)?,
-            created_at: r.try_get_by_index(i + 4)?,
-        })
-    }
+/// The membership whose first column is at position `i`.
+pub fn membership_at(r: &QueryResult, i: usize) -> Result<membership::Model, DbErr> {
+    Ok(membership::Model {
+        id: r.try_get_by_index(i)?,
+        organization_id: r.try_get_by_index(i + 1)?,
+        account_id: r.try_get_by_index(i + 2)?,
+        role: r.try_get_by_index(i + 3)?,
+        created_at: r.try_get_by_index(i + 4)?,
+    })
 }
 
 #[cfg(test)]
@@ -47,6 +41,6 @@ mod tests {
             names,
             ["Id", "OrganizationId", "AccountId", "Role", "CreatedAt"]
         );
-        assert_eq!(membership::Model::COLUMNS, names.len());
+        assert_eq!(MEMBERSHIP_COLUMNS, names.len());
     }
 }

@@ -153,10 +153,6 @@ impl Loaders {
         self.0.seats.load_one((org, account)).await.map_err(db_err)
     }
 
-    pub async fn prime_account(&self, a: account::Model) {
-        self.0.accounts.feed_one(a.id, a).await;
-    }
-
     pub async fn prime_organization(&self, o: organization::Model) {
         self.0.organizations.feed_one(o.id, o).await;
     }

@@ -18,7 +18,7 @@ use super::pagination::{Page, PageArgs, TotalCount};
 use crate::connection;
 use crate::domain::authz::standing;
 use crate::domain::{Caller, Role};
-use crate::entity::positional::Positional;
+use crate::entity::positional::{membership_at, MEMBERSHIP_COLUMNS};
 use crate::entity::{account, membership, organization, seat};
 use crate::error::AppError;
 
@@ -208,10 +208,10 @@ impl Organization {
             .await
             .map_err(AppError::from)?;
         // By position: the membership's columns, then those listed above.
-        const S: usize = <membership::Model as Positional>::COLUMNS;
+        const S: usize = MEMBERSHIP_COLUMNS;
         const A: usize = S + 4;
         let decode = |r: &sea_orm::QueryResult| -> Result<_, sea_orm::DbErr> {
-            let m = membership::Model::at(r, 0)?;
+            let m = membership_at(r, 0)?;
             let seat = match r.try_get_by_index::<Option<Uuid>>(S)? {
                 None => None,
                 Some(id) => Some(seat::Model {

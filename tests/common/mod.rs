@@ -485,16 +485,25 @@ impl TestApp {
 
     /// RFC 7662 introspection authenticated as a service account.
     pub async fn introspect(&self, client_id: &str, secret: &str, token: &str) -> Value {
-        let res = self
-            .http
+        let res = self.introspect_response(client_id, secret, token).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// The raw answer to an introspection (for refusals).
+    pub async fn introspect_response(
+        &self,
+        client_id: &str,
+        secret: &str,
+        token: &str,
+    ) -> reqwest::Response {
+        self.http
             .post(self.url("/oauth/introspect"))
             .basic_auth(client_id, Some(secret))
             .form(&[("token", token)])
             .send()
             .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
+            .unwrap()
     }
 }
 

@@ -1,6 +1,10 @@
-"""Client side of bench/callgrind.sh: sign in as the first seeded
-organization's admin, warm the server up, then send N members-page requests
-with callgrind's instrumentation switched on around them only."""
+"""Client side of bench/callgrind.sh: warm the server up, then send N
+requests with callgrind's instrumentation switched on around them only.
+
+  callgrind_client.py graphql PORT N DATA_DIR   members-page, signed in as the
+                                                first seeded organization's admin
+  callgrind_client.py baseline PORT N DATA_DIR  the same page from the baseline
+"""
 import http.client
 import json
 import os
@@ -8,23 +12,32 @@ import subprocess
 import sys
 import urllib.parse
 
-port, n, data_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+mode, port, n, data_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 fx = json.load(open(os.path.join(data_dir, "bench-fixtures.json")))
 org = fx["orgs"][0]
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-body = urllib.parse.urlencode({"grant_type": "password", "username": org["admin_email"], "password": fx["password"]})
-c.request("POST", "/oauth/token", body, {"content-type": "application/x-www-form-urlencoded"})
-tok = json.loads(c.getresponse().read())["access_token"]
 Q = ("query MembersPage($handle: String!) { organization(handle: $handle) { members(first: 100) "
      "{ nodes { role joinedAt seat { assignedAt } account { id email firstName lastName } } } } }")
-req = json.dumps({"query": Q, "variables": {"handle": org["handle"]}})
 
+if mode == "graphql":
+    body = urllib.parse.urlencode({"grant_type": "password", "username": org["admin_email"], "password": fx["password"]})
+    c.request("POST", "/oauth/token", body, {"content-type": "application/x-www-form-urlencoded"})
+    tok = json.loads(c.getresponse().read())["access_token"]
+    req = json.dumps({"query": Q, "variables": {"handle": org["handle"]}})
 
-def one():
-    c.request("POST", "/graphql", req, {"content-type": "application/json", "authorization": "Bearer " + tok})
-    r = c.getresponse()
-    b = r.read()
-    assert r.status == 200 and b'"errors"' not in b, b[:300]
+    def one():
+        c.request("POST", "/graphql", req, {"content-type": "application/json", "authorization": "Bearer " + tok})
+        r = c.getresponse()
+        b = r.read()
+        assert r.status == 200 and b'"errors"' not in b, b[:300]
+        assert len(json.loads(b)["data"]["organization"]["members"]["nodes"]) == 100
+else:
+    def one():
+        c.request("GET", "/orgs/%s/members" % org["handle"])
+        r = c.getresponse()
+        b = r.read()
+        assert r.status == 200, b[:300]
+        assert len(json.loads(b)["data"]["organization"]["members"]["nodes"]) == 100
 
 
 # Warm-up: every pooled connection has its statements prepared.

@@ -16,8 +16,16 @@ pub struct RequestLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListLabels {
+    /// `plain` (built in memory in one pass) or `generic` (async-graphql's
+    /// per-field futures); see `graphql::plain`.
+    pub path: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
+    pub graphql_lists: Family<ListLabels, Counter<u64, AtomicU64>>,
     pub db_queries: Counter<u64, AtomicU64>,
     pub db_query_errors: Counter<u64, AtomicU64>,
     pub requests: Family<RequestLabels, Counter<u64, AtomicU64>>,
@@ -49,6 +57,12 @@ impl Metrics {
             "graphql_requests",
             "GraphQL requests by operation and outcome",
             requests.clone(),
+        );
+        let graphql_lists = Family::<ListLabels, Counter>::default();
+        registry.register(
+            "graphql_lists",
+            "Lists of objects that could take the in-memory path, by the path they took",
+            graphql_lists.clone(),
         );
         let request_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
         registry.register(
@@ -84,6 +98,7 @@ impl Metrics {
         );
         Metrics {
             registry,
+            graphql_lists,
             db_queries,
             db_query_errors,
             requests,

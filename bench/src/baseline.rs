@@ -99,9 +99,7 @@ async fn members(State(b): State<Arc<Baseline>>, Path(handle): Path<String>) -> 
     .into_response()
 }
 
-/// Serve the baseline on a free loopback port; returns its base URL. The
-/// task lives as long as the runtime.
-pub async fn start(database_url: &str) -> anyhow::Result<String> {
+async fn router(database_url: &str) -> anyhow::Result<Router> {
     let metrics = Arc::new(orgraph::metrics::Metrics::new());
     // The server's defaults: same pool size and acquire timeout.
     let d = orgraph::Config::defaults();
@@ -114,13 +112,31 @@ pub async fn start(database_url: &str) -> anyhow::Result<String> {
         _ => "?",
     };
     let sql = SQL.replace("{}", placeholder);
-    let app = Router::new()
+    Ok(Router::new()
         .route("/orgs/{handle}/members", get(members))
-        .with_state(Arc::new(Baseline { db, sql }));
+        .with_state(Arc::new(Baseline { db, sql })))
+}
+
+/// Serve the baseline on a free loopback port; returns its base URL. The
+/// task lives as long as the runtime.
+pub async fn start(database_url: &str) -> anyhow::Result<String> {
+    let app = router(database_url).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     Ok(base)
+}
+
+/// Serve the baseline on `bind` until Ctrl-C / SIGINT.
+pub async fn serve(database_url: &str, bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let app = router(database_url).await?;
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
 }

@@ -45,6 +45,13 @@ enum Command {
     },
     /// Measure the scenarios against a server.
     Run(RunArgs),
+    /// Serve the baseline alone (GET /orgs/{handle}/members) until
+    /// interrupted: bench/callgrind.sh counts its instructions per request
+    /// next to members-page's.
+    Baseline {
+        #[arg(long, default_value = "127.0.0.1:18932")]
+        bind: std::net::SocketAddr,
+    },
 }
 
 #[derive(clap::Args)]
@@ -107,6 +114,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Seed { scale, force } => {
             seed::seed(scale, cli.database_url, &cli.data_dir, force).await
+        }
+        Command::Baseline { bind } => {
+            let fx = fixtures::Fixtures::load(&cli.data_dir)?;
+            let url = cli.database_url.unwrap_or(fx.database_url);
+            baseline::serve(&url, bind).await
         }
         Command::Run(args) => {
             let ok = run(cli.data_dir, cli.database_url, args).await?;

@@ -1,7 +1,9 @@
 //! Account objects. Email is visible to the account itself, site admins and
 //! members (or service accounts) of an organization it belongs to.
 
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::parser::types::Field;
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Object, Result, ScalarType, Value, ID};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use super::ids;
 use super::member::{Membership, MembershipConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
+use super::plain::{Plain, Walk};
 use crate::auth::Principal;
 use crate::domain::{AccountKind, Caller};
 use crate::entity::{account, membership};
@@ -89,6 +92,34 @@ pub async fn can_see_account(c: &Caller, account_id: Uuid) -> AppResult<bool> {
             .membership(*organization_id, account_id)
             .await?
             .is_some()),
+    }
+}
+
+/// An account on the plain path (see `plain`): the same values as the
+/// resolvers below for the fields that need no context.
+pub struct AccountRow<'a> {
+    pub view: &'a AccountView,
+    pub email_visible: bool,
+}
+
+impl Plain for AccountRow<'_> {
+    const TYPE: &'static str = "Account";
+
+    fn plain(&self, field: &Field, _: &Walk<'_>) -> Option<Value> {
+        let text =
+            |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
+        let v = self.view;
+        Some(match field.name.node.as_str() {
+            "id" => Value::String(ids::encode("Account", v.id).0),
+            "kind" => enum_value(AccountKind::from_db(&v.kind)),
+            "email" if self.email_visible => text(&v.email),
+            "email" => Value::Null,
+            "firstName" => text(&v.first_name),
+            "lastName" => text(&v.last_name),
+            "isSiteAdmin" => Value::Boolean(v.is_site_admin),
+            "createdAt" => v.created_at.to_value(),
+            _ => return None,
+        })
     }
 }
 

@@ -2,12 +2,16 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::parser::types::Field;
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Object, Result, ScalarType, Value, ID};
 use chrono::{DateTime, Utc};
 
-use super::account::{Account, AccountView};
+use super::account::{Account, AccountRow, AccountView};
 use super::ids;
 use super::organization::Organization;
+use super::plain::{Plain, Walk};
+use super::seat::SeatRow;
 use crate::connection;
 use crate::domain::{Caller, Role};
 use crate::entity::{membership, seat};
@@ -37,7 +41,35 @@ impl Membership {
     }
 }
 
-connection!(MembershipConnection, MembershipEdge, Membership);
+connection!(MembershipConnection, MembershipEdge, Membership, plain);
+
+/// The plain path (see `plain`): the same values as the resolvers below,
+/// for the fields that need no loader; `organization`, and `seat` or
+/// `account` when the row did not join them, need the resolvers.
+impl Plain for Membership {
+    const TYPE: &'static str = "Membership";
+
+    fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value> {
+        Some(match field.name.node.as_str() {
+            "id" => Value::String(ids::encode("Membership", self.model.id).0),
+            "role" => enum_value(Role::from_db(&self.model.role)),
+            "joinedAt" => self.model.created_at.to_value(),
+            "seat" => match self.seat.as_ref()? {
+                None => Value::Null,
+                Some(s) => walk.object(&SeatRow(s), &field.selection_set.node)?,
+            },
+            // Whoever sees a membership sees the organization it is in.
+            "account" => walk.object(
+                &AccountRow {
+                    view: self.account.as_deref()?,
+                    email_visible: true,
+                },
+                &field.selection_set.node,
+            )?,
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl Membership {

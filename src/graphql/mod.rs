@@ -12,6 +12,7 @@ pub mod onboarding;
 pub mod org_mutations;
 pub mod organization;
 pub mod pagination;
+pub mod plain;
 pub mod query;
 pub mod scalars;
 pub mod seat;

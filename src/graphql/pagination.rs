@@ -256,6 +256,14 @@ impl TotalCount {
 #[macro_export]
 macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ty) => {
+        $crate::connection!(@impl $conn, $edge, $node, &[$node]);
+    };
+    // Nodes that implement `plain::Plain`: `nodes` takes the plain path.
+    ($conn:ident, $edge:ident, $node:ty, plain) => {
+        $crate::connection!(@impl $conn, $edge, $node,
+            $crate::graphql::plain::PlainList<'_, $node>);
+    };
+    (@impl $conn:ident, $edge:ident, $node:ty, $nodes:ty) => {
         #[derive(Clone)]
         pub struct $edge {
             id: uuid::Uuid,
@@ -294,8 +302,8 @@ macro_rules! connection {
                     })
                     .collect()
             }
-            async fn nodes(&self) -> &[$node] {
-                &self.nodes
+            async fn nodes(&self) -> $nodes {
+                self.nodes.as_slice().into()
             }
             async fn page_info(&self) -> &$crate::graphql::pagination::PageInfo {
                 &self.page_info

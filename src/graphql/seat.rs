@@ -1,12 +1,14 @@
 //! Seats: the pool, assignments and the bulk seat mutations.
 
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, InputObject, Object, Result, ScalarType, SimpleObject, Value, ID};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::account::Account;
 use super::ids;
 use super::pagination::{Page, PageArgs, TotalCount};
+use super::plain::{Plain, Walk};
 use super::user_error::UserError;
 use crate::connection;
 use crate::domain::organizations::seats_used;
@@ -18,6 +20,21 @@ use crate::error::AppError;
 pub struct Seat(pub seat::Model);
 
 connection!(SeatConnection, SeatEdge, Seat);
+
+/// A seat row on the plain path (see `plain`): `assignedAt`; the
+/// accounts need loaders.
+pub struct SeatRow<'a>(pub &'a seat::Model);
+
+impl Plain for SeatRow<'_> {
+    const TYPE: &'static str = "Seat";
+
+    fn plain(&self, field: &Field, _: &Walk<'_>) -> Option<Value> {
+        match field.name.node.as_str() {
+            "assignedAt" => Some(self.0.assigned_at.to_value()),
+            _ => None,
+        }
+    }
+}
 
 #[Object]
 impl Seat {

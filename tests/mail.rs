@@ -30,21 +30,9 @@ async fn enqueue(app: &TestApp, to: &str, n: usize) {
 }
 
 async fn metric(app: &TestApp, name: &str) -> i64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
+    app.metric(name)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with(&format!("{name} ")))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .map(|v| v as i64)
-        .unwrap_or_else(|| panic!("{name} in /metrics"))
+        .unwrap_or_else(|| panic!("{name} in /metrics")) as i64
 }
 
 /// Wait (bounded) until a metric reads `n`: the sink sees a mail before

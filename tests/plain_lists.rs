@@ -27,20 +27,18 @@ query($h: String!, $more: Boolean!) { organization(handle: $h) { members(first: 
 fragment Names on Account { firstName }
 fragment Role on Membership { r: role }";
 
-async fn lists(app: &TestApp, path: &str) -> u64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
+/// (plain, generic) lists resolved so far, from /metrics.
+async fn lists(app: &TestApp) -> (u64, u64) {
+    let path = |p: &str| format!("orgraph_graphql_lists_total{{path=\"{p}\"}}");
+    let plain = app
+        .metric(&path("plain"))
         .await
-        .unwrap()
-        .text()
+        .expect("plain lists in /metrics");
+    let generic = app
+        .metric(&path("generic"))
         .await
-        .unwrap();
-    let prefix = format!("orgraph_graphql_lists_total{{path=\"{path}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .map_or(0, |v| v.trim().parse().unwrap())
+        .expect("generic lists in /metrics");
+    (plain as u64, generic as u64)
 }
 
 /// The response body as sent (key order included) and its nodes.
@@ -86,15 +84,15 @@ async fn the_plain_path_answers_exactly_like_the_generic_one() {
     let vars = |more: bool| json!({"h": w.handle, "more": more});
     let plain_q = ALL_PLAIN.replace("EXTRA", "");
     let generic_q = ALL_PLAIN.replace("EXTRA", "role");
-    let (p0, g0) = (lists(&app, "plain").await, lists(&app, "generic").await);
+    let (p0, g0) = lists(&app).await;
     let (plain_text, plain) = raw(&app, &w.member, &plain_q, vars(false)).await;
     let (more_text, with_more) = raw(&app, &w.member, &plain_q, vars(true)).await;
-    let (p1, g1) = (lists(&app, "plain").await, lists(&app, "generic").await);
+    let (p1, g1) = lists(&app).await;
     assert_eq!((p1 - p0, g1 - g0), (2, 0), "the plain path answered");
 
     let (generic_text, generic) = raw(&app, &w.member, &generic_q, vars(false)).await;
     let (generic_more_text, _) = raw(&app, &w.member, &generic_q, vars(true)).await;
-    let (p2, g2) = (lists(&app, "plain").await, lists(&app, "generic").await);
+    let (p2, g2) = lists(&app).await;
     assert_eq!(
         (p2 - p1, g2 - g1),
         (0, 2),
@@ -151,7 +149,7 @@ async fn the_plain_path_answers_exactly_like_the_generic_one() {
 async fn selections_that_need_more_take_the_generic_path_with_the_same_answer() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
-    let (p0, g0) = (lists(&app, "plain").await, lists(&app, "generic").await);
+    let (p0, g0) = lists(&app).await;
 
     // A field that needs a loader (organization) and a repeated key that
     // async-graphql merges: both go the generic path and still answer.
@@ -168,7 +166,7 @@ async fn selections_that_need_more_take_the_generic_path_with_the_same_answer() 
       ... on Node { id } role } } } }";
     let n = nodes(&app, &w.admin, q, json!({"h": w.handle})).await;
     assert!(n.iter().all(|m| m["id"].is_string()));
-    let (p1, g1) = (lists(&app, "plain").await, lists(&app, "generic").await);
+    let (p1, g1) = lists(&app).await;
     assert_eq!((p1 - p0, g1 - g0), (0, 2));
 
     // Memberships reached from an account were not joined with their
@@ -183,6 +181,6 @@ async fn selections_that_need_more_take_the_generic_path_with_the_same_answer() 
     // ...and without `account` the same list is plain.
     let q = "{ viewer { memberships(first: 20) { nodes { role joinedAt } } } }";
     app.ok(Some(&w.admin), q, json!({})).await;
-    let (p2, g2) = (lists(&app, "plain").await, lists(&app, "generic").await);
+    let (p2, g2) = lists(&app).await;
     assert_eq!((p2 - p1, g2 - g1), (1, 1));
 }

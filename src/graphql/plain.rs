@@ -28,7 +28,6 @@ use async_graphql::resolver_utils::resolve_list;
 use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 
 use crate::domain::Caller;
-use crate::metrics::ListLabels;
 
 /// An object some of whose fields need neither context nor I/O.
 pub trait Plain {
@@ -140,13 +139,12 @@ impl<T: Plain + OutputType + Sync> OutputType for PlainList<'_, T> {
         };
         let set = &ctx.item.node;
         let plain: Option<Vec<Value>> = self.0.iter().map(|n| walk.object(n, set)).collect();
-        let path = if plain.is_some() { "plain" } else { "generic" };
         if let Some(c) = ctx.data_opt::<Caller>() {
-            c.state
-                .metrics
-                .graphql_lists
-                .get_or_create(&ListLabels { path })
-                .inc();
+            let m = &c.state.metrics;
+            match plain {
+                Some(_) => m.lists_plain.inc(),
+                None => m.lists_generic.inc(),
+            };
         }
         match plain {
             Some(items) => Ok(Value::List(items)),

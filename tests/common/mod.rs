@@ -268,6 +268,14 @@ impl TestApp {
     }
 
     async fn read_sql_count(&self) -> u64 {
+        self.metric("orgraph_db_queries_total")
+            .await
+            .expect("orgraph_db_queries_total in /metrics") as u64
+    }
+
+    /// One series of `/metrics`, named as printed (labels included, e.g.
+    /// `orgraph_graphql_lists_total{path="plain"}`); None when absent.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
         let text = self
             .http
             .get(self.url("/metrics"))
@@ -278,11 +286,8 @@ impl TestApp {
             .await
             .unwrap();
         text.lines()
-            .find(|l| l.starts_with("orgraph_db_queries_total "))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|v| v as u64)
-            .expect("orgraph_db_queries_total in /metrics")
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<f64>().ok())
     }
 }
 

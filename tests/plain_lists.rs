@@ -184,3 +184,123 @@ async fn selections_that_need_more_take_the_generic_path_with_the_same_answer() 
     let (p2, g2) = lists(&app).await;
     assert_eq!((p2 - p1, g2 - g1), (1, 1));
 }
+
+/// A members page reads only the seat and account columns its query shows
+/// (look-ahead over `nodes` and `edges { node }`, fragments included).
+/// Whatever the selection, each row must answer what the same membership
+/// answers through `nodes(ids:)`, which reads whole rows through loaders.
+#[tokio::test]
+async fn a_page_reading_only_what_it_shows_answers_like_whole_rows() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    app.set_plan(&w.site_admin, &w.org_id, 10, None).await;
+    let managed = app.managed_members(&w.admin, &w.org_id, 3).await;
+    app.assign(
+        &w.admin,
+        &w.org_id,
+        &[managed[1].clone(), w.member_id.clone()],
+    )
+    .await
+    .ok();
+    const WHOLE: &str = "id role joinedAt
+      seat { assignedAt assignedBy { id email } account { id } }
+      account { id kind email firstName lastName isSiteAdmin createdAt }";
+
+    let ids: Vec<Value> = nodes(
+        &app,
+        &w.admin,
+        "query($h: String!) { organization(handle: $h) { members(first: 100) { nodes { id } } } }",
+        json!({"h": w.handle}),
+    )
+    .await
+    .into_iter()
+    .map(|n| n["id"].clone())
+    .collect();
+    assert_eq!(ids.len(), 6);
+    let reference = app
+        .ok(
+            Some(&w.admin),
+            &format!(
+                "query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on Membership {{ {WHOLE} }} }} }}"
+            ),
+            json!({"ids": ids}),
+        )
+        .await["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let by_id = |id: &Value| reference.iter().find(|r| &r["id"] == id).unwrap().clone();
+    // The member's seat was assigned by the admin: assignedBy is not null
+    // in the reference, so a page that drops it would show.
+    let member = reference
+        .iter()
+        .find(|r| r["account"]["id"] == json!(w.member_id))
+        .unwrap();
+    assert_eq!(member["seat"]["assignedBy"]["email"], "admin@example.com");
+
+    // (selection under a row, the fields of the reference it must equal)
+    let cases: [(&str, &[&str]); 7] = [
+        ("id account { id }", &["account.id"]),
+        ("id seat { assignedAt }", &["seat.assignedAt"]),
+        (
+            "id seat { assignedAt assignedBy { id email } account { id } }",
+            &["seat"],
+        ),
+        (
+            "id account { firstName isSiteAdmin } ...F",
+            &["account.firstName", "account.isSiteAdmin", "seat"],
+        ),
+        (
+            "... on Node { id } account { kind createdAt }",
+            &["account.kind", "account.createdAt"],
+        ),
+        (
+            "id account { email } account { lastName }",
+            &["account.email", "account.lastName"],
+        ),
+        ("id role joinedAt", &["role", "joinedAt"]),
+    ];
+    for (sel, fields) in cases {
+        for edges in [false, true] {
+            let rows = if edges {
+                format!("edges {{ node {{ {sel} }} }}")
+            } else {
+                format!("nodes {{ {sel} }}")
+            };
+            let mut q = format!(
+                "query($h: String!) {{ organization(handle: $h) {{ members(first: 100) {{ {rows} }} }} }}"
+            );
+            if sel.contains("...F") {
+                q.push_str(
+                    " fragment F on Membership { seat { assignedAt assignedBy { id email } account { id } } }",
+                );
+            }
+            let d = app.ok(Some(&w.admin), &q, json!({"h": w.handle})).await;
+            let m = &d["organization"]["members"];
+            let got: Vec<Value> = if edges {
+                m["edges"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["node"].clone())
+                    .collect()
+            } else {
+                m["nodes"].as_array().unwrap().clone()
+            };
+            assert_eq!(got.len(), 6, "{sel}");
+            for row in &got {
+                let want = by_id(&row["id"]);
+                for f in fields {
+                    let ptr = format!("/{}", f.replace('.', "/"));
+                    assert_eq!(
+                        row.pointer(&ptr),
+                        want.pointer(&ptr),
+                        "{sel} (edges: {edges}): {f}"
+                    );
+                    let top = f.split('.').next().unwrap();
+                    assert!(row.get(top).is_some(), "{sel}: {top} missing");
+                }
+            }
+        }
+    }
+}

@@ -1,9 +1,11 @@
 //! Account objects. Email is visible to the account itself, site admins and
 //! members (or service accounts) of an organization it belongs to.
 
+use std::borrow::Cow;
+
 use async_graphql::parser::types::Field;
 use async_graphql::resolver_utils::enum_value;
-use async_graphql::{Context, Object, Result, ScalarType, Value, ID};
+use async_graphql::{Context, Object, Result, ScalarType, SelectionField, Value, ID};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -29,6 +31,61 @@ pub struct AccountView {
     pub last_name: Option<String>,
     pub is_site_admin: bool,
     pub created_at: DateTime<Utc>,
+    /// Which of the fields above were read; the others hold placeholders.
+    /// Only a members page reads fewer than all (see `AccountCols`), and
+    /// only `AccountRow` sees such a view: the `Account` object is built
+    /// from complete views only.
+    pub loaded: AccountCols,
+}
+
+/// A set of an account's own columns (`id` aside, which every row that
+/// points at an account carries). Each value a row carries costs a copy, an
+/// allocation and a free in the driver, so a members page reads only the
+/// columns its query shows (issue 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountCols(u8);
+
+impl AccountCols {
+    pub const NONE: Self = Self(0);
+    pub const KIND: Self = Self(1);
+    pub const EMAIL: Self = Self(1 << 1);
+    pub const FIRST_NAME: Self = Self(1 << 2);
+    pub const LAST_NAME: Self = Self(1 << 3);
+    pub const IS_SITE_ADMIN: Self = Self(1 << 4);
+    pub const CREATED_AT: Self = Self(1 << 5);
+    pub const ALL: Self = Self((1 << 6) - 1);
+
+    pub fn has(self, c: Self) -> bool {
+        self.0 & c.0 == c.0
+    }
+
+    pub fn with(self, c: Self) -> Self {
+        Self(self.0 | c.0)
+    }
+
+    /// The columns the `Account` fields in `fields` show. `id` comes with
+    /// the row that points at the account, and the connections load their
+    /// own rows; a field this does not name needs every column, so a field
+    /// added later is never answered from a column nobody read.
+    pub fn shown_by<'a>(fields: impl IntoIterator<Item = SelectionField<'a>>) -> Self {
+        fields
+            .into_iter()
+            .fold(Self::NONE, |acc, f| acc.with(Self::of_field(f.name())))
+    }
+
+    /// The column one `Account` field shows.
+    pub fn of_field(name: &str) -> Self {
+        match name {
+            "id" | "__typename" | "messages" | "memberships" => Self::NONE,
+            "kind" => Self::KIND,
+            "email" => Self::EMAIL,
+            "firstName" => Self::FIRST_NAME,
+            "lastName" => Self::LAST_NAME,
+            "isSiteAdmin" => Self::IS_SITE_ADMIN,
+            "createdAt" => Self::CREATED_AT,
+            _ => Self::ALL,
+        }
+    }
 }
 
 impl From<account::Model> for AccountView {
@@ -41,6 +98,7 @@ impl From<account::Model> for AccountView {
             last_name: m.last_name,
             is_site_admin: m.is_site_admin,
             created_at: m.created_at,
+            loaded: AccountCols::ALL,
         }
     }
 }
@@ -96,7 +154,8 @@ pub async fn can_see_account(c: &Caller, account_id: Uuid) -> AppResult<bool> {
 }
 
 /// An account on the plain path (see `plain`): the same values as the
-/// resolvers below for the fields that need no context.
+/// resolvers below for the fields that need no context and whose column
+/// the view holds (any other sends the list down the resolvers' path).
 pub struct AccountRow<'a> {
     pub view: &'a AccountView,
     pub email_visible: bool,
@@ -109,7 +168,11 @@ impl Plain for AccountRow<'_> {
         let text =
             |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
         let v = self.view;
-        Some(match field.name.node.as_str() {
+        let name = field.name.node.as_str();
+        if !v.loaded.has(AccountCols::of_field(name)) {
+            return None;
+        }
+        Some(match name {
             "id" => Value::String(ids::encode("Account", v.id).0),
             "kind" => enum_value(AccountKind::from_db(&v.kind)),
             "email" if self.email_visible => text(&v.email),
@@ -123,33 +186,63 @@ impl Plain for AccountRow<'_> {
     }
 }
 
+impl Account {
+    /// The view, when it holds `col`; else the whole row through the
+    /// request's loader. Only a members page builds views that lack
+    /// columns, and only those its query does not show (`AccountCols`), so
+    /// the loader runs only if that look-ahead ever misses a field.
+    async fn view(&self, ctx: &Context<'_>, col: AccountCols) -> Result<Cow<'_, AccountView>> {
+        if self.model.loaded.has(col) {
+            return Ok(Cow::Borrowed(&self.model));
+        }
+        let c = ctx.data::<Caller>()?;
+        let row =
+            c.loaders.account(self.model.id).await?.ok_or_else(|| {
+                crate::error::AppError::internal(anyhow::anyhow!("account vanished"))
+            })?;
+        Ok(Cow::Owned(row.into()))
+    }
+}
+
 #[Object]
 impl Account {
     pub async fn id(&self) -> ID {
         ids::encode("Account", self.model.id)
     }
-    async fn kind(&self) -> AccountKind {
-        AccountKind::from_db(&self.model.kind)
+    async fn kind(&self, ctx: &Context<'_>) -> Result<AccountKind> {
+        Ok(AccountKind::from_db(
+            &self.view(ctx, AccountCols::KIND).await?.kind,
+        ))
     }
     /// Null for MANAGED accounts.
-    async fn email(&self) -> Option<&str> {
-        if self.email_visible {
-            self.model.email.as_deref()
-        } else {
-            None
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if !self.email_visible {
+            return Ok(None);
         }
+        Ok(self.view(ctx, AccountCols::EMAIL).await?.email.clone())
     }
-    async fn first_name(&self) -> Option<&str> {
-        self.model.first_name.as_deref()
+    async fn first_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self
+            .view(ctx, AccountCols::FIRST_NAME)
+            .await?
+            .first_name
+            .clone())
     }
-    async fn last_name(&self) -> Option<&str> {
-        self.model.last_name.as_deref()
+    async fn last_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self
+            .view(ctx, AccountCols::LAST_NAME)
+            .await?
+            .last_name
+            .clone())
     }
-    async fn is_site_admin(&self) -> bool {
-        self.model.is_site_admin
+    async fn is_site_admin(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self
+            .view(ctx, AccountCols::IS_SITE_ADMIN)
+            .await?
+            .is_site_admin)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.view(ctx, AccountCols::CREATED_AT).await?.created_at)
     }
     /// In-app messages sent to this account (see messageMembers); only the account itself reads them.
     async fn messages(

@@ -11,7 +11,7 @@ use super::account::{Account, AccountRow, AccountView};
 use super::ids;
 use super::organization::Organization;
 use super::plain::{Plain, Walk};
-use super::seat::SeatRow;
+use super::seat::{Seat, SeatRow};
 use crate::connection;
 use crate::domain::{Caller, Role};
 use crate::entity::{membership, seat};
@@ -20,24 +20,42 @@ use crate::error::AppError;
 #[derive(Clone)]
 pub struct Membership {
     pub model: membership::Model,
-    /// The seat, when the query that produced this row already joined it.
-    pub seat: Option<Option<seat::Model>>,
-    /// The account, when the query that produced this row already joined it.
+    /// What the query that produced this row read of the member's seat.
+    pub seat: KnownSeat,
+    /// The account, when the query that produced this row already joined
+    /// it (maybe only some of its columns: `AccountView::loaded`).
     pub account: Option<Arc<AccountView>>,
+}
+
+/// What a membership row carries of its seat before any loader runs.
+#[derive(Clone)]
+pub enum KnownSeat {
+    /// Not read: the `seat` resolver asks the loader.
+    Unknown,
+    /// The seat row (None: the member holds no seat).
+    Full(Option<seat::Model>),
+    /// Only whether there is one and since when: a members page whose
+    /// query shows nothing else of the seat reads no more (the `Seat`
+    /// object loads the row if asked for more all the same).
+    AssignedAt(Option<DateTime<Utc>>),
 }
 
 impl Membership {
     pub fn new(model: membership::Model, seat: Option<Option<seat::Model>>) -> Self {
         Membership {
             model,
-            seat,
+            seat: seat.map_or(KnownSeat::Unknown, KnownSeat::Full),
             account: None,
         }
     }
 
-    pub fn with_account(mut self, account: AccountView) -> Self {
-        self.account = Some(Arc::new(account));
-        self
+    /// A members-page row: what its one statement read.
+    pub fn joined(model: membership::Model, seat: KnownSeat, account: Option<AccountView>) -> Self {
+        Membership {
+            model,
+            seat,
+            account: account.map(Arc::new),
+        }
     }
 }
 
@@ -54,10 +72,19 @@ impl Plain for Membership {
             "id" => Value::String(ids::encode("Membership", self.model.id).0),
             "role" => enum_value(Role::from_db(&self.model.role)),
             "joinedAt" => self.model.created_at.to_value(),
-            "seat" => match self.seat.as_ref()? {
-                None => Value::Null,
-                Some(s) => walk.object(&SeatRow(s), &field.selection_set.node)?,
-            },
+            "seat" => {
+                let at = match &self.seat {
+                    KnownSeat::Unknown => return None,
+                    KnownSeat::Full(s) => s.as_ref().map(|s| s.assigned_at),
+                    KnownSeat::AssignedAt(at) => *at,
+                };
+                match at {
+                    None => Value::Null,
+                    Some(assigned_at) => {
+                        walk.object(&SeatRow { assigned_at }, &field.selection_set.node)?
+                    }
+                }
+            }
             // Whoever sees a membership sees the organization it is in.
             "account" => walk.object(
                 &AccountRow {
@@ -80,6 +107,8 @@ impl Membership {
         Organization::load(ctx, self.model.organization_id).await
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        // A view may hold only the columns the query shows; the Account
+        // object loads the row for any other (see `Account::view`).
         if let Some(acc) = &self.account {
             return Ok(Account::visible(acc.as_ref().clone()));
         }
@@ -99,16 +128,15 @@ impl Membership {
         self.model.created_at
     }
     /// Null when the member holds no seat.
-    async fn seat(&self, ctx: &Context<'_>) -> Result<Option<super::seat::Seat>> {
-        let s = match &self.seat {
-            Some(known) => known.clone(),
-            None => {
+    async fn seat(&self, ctx: &Context<'_>) -> Result<Option<Seat>> {
+        let (org, account) = (self.model.organization_id, self.model.account_id);
+        Ok(match &self.seat {
+            KnownSeat::Full(known) => known.clone().map(Seat::from),
+            KnownSeat::AssignedAt(at) => at.map(|at| Seat::assigned_at_only(org, account, at)),
+            KnownSeat::Unknown => {
                 let c = ctx.data::<Caller>()?;
-                c.loaders
-                    .seat(self.model.organization_id, self.model.account_id)
-                    .await?
+                c.loaders.seat(org, account).await?.map(Seat::from)
             }
-        };
-        Ok(s.map(super::seat::Seat))
+        })
     }
 }

@@ -11,19 +11,67 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::account::AccountView;
+use super::account::{AccountCols, AccountView};
 use super::ids;
-use super::member::{Membership, MembershipConnection};
+use super::member::{KnownSeat, Membership, MembershipConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
 use crate::connection;
 use crate::domain::authz::standing;
 use crate::domain::{Caller, Role};
-use crate::entity::positional::{membership_at, MEMBERSHIP_COLUMNS};
+use crate::entity::positional::{membership_in_org_at, MEMBERSHIP_IN_ORG_COLUMNS};
 use crate::entity::{account, membership, organization, seat};
 use crate::error::AppError;
 
 #[derive(Clone)]
 pub struct Organization(pub organization::Model);
+
+/// The account columns a members page can read, in the order it lists them.
+const ACCOUNT_COLUMNS: [(AccountCols, account::Column); 6] = [
+    (AccountCols::KIND, account::Column::Kind),
+    (AccountCols::EMAIL, account::Column::Email),
+    (AccountCols::FIRST_NAME, account::Column::FirstName),
+    (AccountCols::LAST_NAME, account::Column::LastName),
+    (AccountCols::IS_SITE_ADMIN, account::Column::IsSiteAdmin),
+    (AccountCols::CREATED_AT, account::Column::CreatedAt),
+];
+
+/// What a members page's query shows of each row's seat and account, read
+/// ahead from its selection under `nodes` and `edges { node }` (fragments
+/// included, whatever their type condition, so it errs towards reading
+/// more).
+struct PageColumns {
+    /// `seat` is selected at all.
+    seat: bool,
+    /// ... with more than `assignedAt` (the whole row then).
+    seat_full: bool,
+    /// `account` is selected, and which of its columns it shows.
+    account: Option<AccountCols>,
+}
+
+impl PageColumns {
+    fn shown_by(members: &async_graphql::Lookahead<'_>) -> Self {
+        let rows = [members.field("nodes"), members.field("edges").field("node")];
+        // Each `name` field selected under a row, and the fields selected
+        // under those.
+        let under = |name: &str| {
+            let fields: Vec<_> = rows
+                .iter()
+                .flat_map(|r| r.field(name).selection_fields())
+                .collect();
+            let inner: Vec<_> = fields.iter().flat_map(|f| f.selection_set()).collect();
+            (!fields.is_empty(), inner)
+        };
+        let (seat, seat_fields) = under("seat");
+        let (account, account_fields) = under("account");
+        PageColumns {
+            seat,
+            seat_full: seat_fields
+                .iter()
+                .any(|f| !matches!(f.name(), "assignedAt" | "__typename")),
+            account: account.then(|| AccountCols::shown_by(account_fields)),
+        }
+    }
+}
 
 impl Organization {
     /// The organization an object belongs to, through the request's loader.
@@ -182,23 +230,35 @@ impl Organization {
         let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
         // One statement for the page, its seats and its accounts: a page
         // costs the same whatever its size, without depending on when the
-        // dataloader's batching window closes. Only the columns the objects
-        // show: each value read costs a copy and a free in sqlx, and the
-        // seat's and account's keys are the membership's own.
-        let query = page
+        // dataloader's batching window closes. Only the columns the query
+        // shows (look-ahead): each value a row carries costs a copy, an
+        // allocation and a free in the driver, and the seat's and account's
+        // keys are the membership's own.
+        let want = PageColumns::shown_by(&ctx.look_ahead());
+        let mut query = page
             .apply(sel, membership::Column::Id)
-            .join(JoinType::LeftJoin, membership::Relation::Seat.def())
-            .join(JoinType::InnerJoin, membership::Relation::Account.def())
-            .column(seat::Column::Id)
-            .column(seat::Column::AssignedAt)
-            .column(seat::Column::AssignedByAccountId)
-            .column(seat::Column::AssignedByServiceAccountId)
-            .column(account::Column::Kind)
-            .column(account::Column::Email)
-            .column(account::Column::FirstName)
-            .column(account::Column::LastName)
-            .column(account::Column::IsSiteAdmin)
-            .column(account::Column::CreatedAt);
+            .select_only()
+            .columns(MEMBERSHIP_IN_ORG_COLUMNS);
+        if want.seat {
+            query = query
+                .join(JoinType::LeftJoin, membership::Relation::Seat.def())
+                .column(seat::Column::AssignedAt);
+            if want.seat_full {
+                query = query
+                    .column(seat::Column::Id)
+                    .column(seat::Column::AssignedByAccountId)
+                    .column(seat::Column::AssignedByServiceAccountId);
+            }
+        }
+        let account_columns = ACCOUNT_COLUMNS
+            .into_iter()
+            .filter(|(flag, _)| want.account.is_some_and(|a| a.has(*flag)));
+        if want.account.is_some_and(|a| a != AccountCols::NONE) {
+            query = query.join(JoinType::InnerJoin, membership::Relation::Account.def());
+            for (_, col) in account_columns.clone() {
+                query = query.column(col);
+            }
+        }
         let stmt = crate::db::inline_limit(query.build(c.state.db.backend()));
         let raw = c
             .state
@@ -207,32 +267,68 @@ impl Organization {
             .query_all_raw(stmt)
             .await
             .map_err(AppError::from)?;
-        // By position: the membership's columns, then those listed above.
-        const S: usize = MEMBERSHIP_COLUMNS;
-        const A: usize = S + 4;
-        let decode = |r: &sea_orm::QueryResult| -> Result<_, sea_orm::DbErr> {
-            let m = membership_at(r, 0)?;
-            let seat = match r.try_get_by_index::<Option<Uuid>>(S)? {
+        let org = self.0.id;
+        // By position, in the order the columns were listed above.
+        let decode = |r: &sea_orm::QueryResult| -> Result<Membership, sea_orm::DbErr> {
+            let m = membership_in_org_at(r, 0, org)?;
+            let mut i = MEMBERSHIP_IN_ORG_COLUMNS.len();
+            let mut next = || {
+                i += 1;
+                i - 1
+            };
+            let seat = if !want.seat {
+                KnownSeat::Unknown
+            } else {
+                let at: Option<DateTime<Utc>> = r.try_get_by_index(next())?;
+                if want.seat_full {
+                    let id: Option<Uuid> = r.try_get_by_index(next())?;
+                    let by_account = r.try_get_by_index(next())?;
+                    let by_service = r.try_get_by_index(next())?;
+                    KnownSeat::Full(match (id, at) {
+                        (Some(id), Some(assigned_at)) => Some(seat::Model {
+                            id,
+                            organization_id: org,
+                            account_id: m.account_id,
+                            assigned_at,
+                            assigned_by_account_id: by_account,
+                            assigned_by_service_account_id: by_service,
+                        }),
+                        _ => None,
+                    })
+                } else {
+                    KnownSeat::AssignedAt(at)
+                }
+            };
+            let account = match want.account {
                 None => None,
-                Some(id) => Some(seat::Model {
-                    id,
-                    organization_id: m.organization_id,
-                    account_id: m.account_id,
-                    assigned_at: r.try_get_by_index(S + 1)?,
-                    assigned_by_account_id: r.try_get_by_index(S + 2)?,
-                    assigned_by_service_account_id: r.try_get_by_index(S + 3)?,
-                }),
+                Some(loaded) => {
+                    let mut v = AccountView {
+                        id: m.account_id,
+                        kind: String::new(),
+                        email: None,
+                        first_name: None,
+                        last_name: None,
+                        is_site_admin: false,
+                        created_at: DateTime::<Utc>::UNIX_EPOCH,
+                        loaded,
+                    };
+                    for (flag, _) in account_columns.clone() {
+                        let at = next();
+                        match flag {
+                            AccountCols::KIND => v.kind = r.try_get_by_index(at)?,
+                            AccountCols::EMAIL => v.email = r.try_get_by_index(at)?,
+                            AccountCols::FIRST_NAME => v.first_name = r.try_get_by_index(at)?,
+                            AccountCols::LAST_NAME => v.last_name = r.try_get_by_index(at)?,
+                            AccountCols::IS_SITE_ADMIN => {
+                                v.is_site_admin = r.try_get_by_index(at)?
+                            }
+                            _ => v.created_at = r.try_get_by_index(at)?,
+                        }
+                    }
+                    Some(v)
+                }
             };
-            let account = AccountView {
-                id: m.account_id,
-                kind: r.try_get_by_index(A)?,
-                email: r.try_get_by_index(A + 1)?,
-                first_name: r.try_get_by_index(A + 2)?,
-                last_name: r.try_get_by_index(A + 3)?,
-                is_site_admin: r.try_get_by_index(A + 4)?,
-                created_at: r.try_get_by_index(A + 5)?,
-            };
-            Ok((m, seat, account))
+            Ok(Membership::joined(m, seat, account))
         };
         let rows = raw
             .iter()
@@ -242,8 +338,8 @@ impl Organization {
         Ok(MembershipConnection::build(
             &page,
             rows,
-            |(m, _, _)| m.id,
-            |(m, s, a)| Membership::new(m, Some(s)).with_account(a),
+            |m| m.model.id,
+            |m| m,
             total,
         ))
     }

@@ -4,6 +4,7 @@ use async_graphql::parser::types::Field;
 use async_graphql::{Context, InputObject, Object, Result, ScalarType, SimpleObject, Value, ID};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
 
 use super::account::Account;
 use super::ids;
@@ -17,20 +18,54 @@ use crate::entity::{organization, seat};
 use crate::error::AppError;
 
 #[derive(Clone)]
-pub struct Seat(pub seat::Model);
+pub struct Seat {
+    model: seat::Model,
+    /// Whether `model`'s id and assigned_by columns were read: a members
+    /// page whose query shows only `assignedAt` of a seat reads no more
+    /// (`KnownSeat::AssignedAt`); `assignedBy` then loads the row.
+    complete: bool,
+}
+
+impl From<seat::Model> for Seat {
+    fn from(model: seat::Model) -> Self {
+        Seat {
+            model,
+            complete: true,
+        }
+    }
+}
+
+impl Seat {
+    /// A seat known only by whose it is and when it was assigned.
+    pub fn assigned_at_only(organization_id: Uuid, account_id: Uuid, at: DateTime<Utc>) -> Self {
+        Seat {
+            model: seat::Model {
+                id: Uuid::nil(),
+                organization_id,
+                account_id,
+                assigned_at: at,
+                assigned_by_account_id: None,
+                assigned_by_service_account_id: None,
+            },
+            complete: false,
+        }
+    }
+}
 
 connection!(SeatConnection, SeatEdge, Seat);
 
-/// A seat row on the plain path (see `plain`): `assignedAt`; the
-/// accounts need loaders.
-pub struct SeatRow<'a>(pub &'a seat::Model);
+/// A seat on the plain path (see `plain`): `assignedAt`; the accounts
+/// need loaders.
+pub struct SeatRow {
+    pub assigned_at: DateTime<Utc>,
+}
 
-impl Plain for SeatRow<'_> {
+impl Plain for SeatRow {
     const TYPE: &'static str = "Seat";
 
     fn plain(&self, field: &Field, _: &Walk<'_>) -> Option<Value> {
         match field.name.node.as_str() {
-            "assignedAt" => Some(self.0.assigned_at.to_value()),
+            "assignedAt" => Some(self.assigned_at.to_value()),
             _ => None,
         }
     }
@@ -42,19 +77,27 @@ impl Seat {
         let c = ctx.data::<Caller>()?;
         let acc = c
             .loaders
-            .account(self.0.account_id)
+            .account(self.model.account_id)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("seat without account")))?;
         Ok(Account::visible(acc))
     }
     async fn assigned_at(&self) -> DateTime<Utc> {
-        self.0.assigned_at
+        self.model.assigned_at
     }
     async fn assigned_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let Some(by) = self.0.assigned_by_account_id else {
+        let c = ctx.data::<Caller>()?;
+        let by = if self.complete {
+            self.model.assigned_by_account_id
+        } else {
+            c.loaders
+                .seat(self.model.organization_id, self.model.account_id)
+                .await?
+                .and_then(|s| s.assigned_by_account_id)
+        };
+        let Some(by) = by else {
             return Ok(None);
         };
-        let c = ctx.data::<Caller>()?;
         let visible = super::account::can_see_account(c, by).await?;
         Ok(c.loaders.account(by).await?.map(|a| Account {
             model: a.into(),
@@ -122,7 +165,13 @@ impl SeatPool {
             .apply(sel, seat::Column::Id)
             .all(&c.state.db.conn)
             .await?;
-        Ok(SeatConnection::build(&page, rows, |s| s.id, Seat, total))
+        Ok(SeatConnection::build(
+            &page,
+            rows,
+            |s| s.id,
+            Seat::from,
+            total,
+        ))
     }
 }
 
@@ -153,7 +202,7 @@ fn payload(batch: seats::SeatBatch) -> SeatResultsPayload {
             .map(|o| match o.result {
                 Ok(s) => SeatResult {
                     account: o.account,
-                    seat: s.map(Seat),
+                    seat: s.map(Seat::from),
                     error: None,
                 },
                 Err(e) => SeatResult {

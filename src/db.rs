@@ -68,6 +68,9 @@ pub async fn connect(
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
+                // sqlx's worker thread hands rows over through a channel of
+                // 50 by default and blocks when it is full: a 101-row page
+                // then waits on the reader. 256 holds any page (max 100 + 1).
                 .row_buffer_size(256)
         });
     }

@@ -150,9 +150,9 @@ async fn judge_graphql(res: reqwest::Result<reqwest::Response>, items: Option<&s
     if let Some(nodes) = body.pointer("/data/organization/members/nodes") {
         // Every seeded organization has at least 100 members: a page that
         // answers fast by answering less is an error, not a result.
-        let full = nodes.as_array().is_some_and(|n| {
-            n.len() == 100 && n.iter().all(|m| m["account"]["id"].is_string())
-        });
+        let full = nodes
+            .as_array()
+            .is_some_and(|n| n.len() == 100 && n.iter().all(|m| m["account"]["id"].is_string()));
         if !full {
             return Outcome::Error("members page without 100 members with ids".into());
         }

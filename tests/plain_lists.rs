@@ -67,19 +67,26 @@ async fn nodes(app: &TestApp, token: &str, query: &str, vars: Value) -> Vec<Valu
     raw(app, token, query, vars).await.1
 }
 
-#[tokio::test]
-async fn the_plain_path_answers_exactly_like_the_generic_one() {
-    let app = TestApp::spawn().await;
+/// The world, `n` managed members and a plan of 10 seats, of which the
+/// admin assigned two: to managed member `seated` and to the member.
+async fn seated_world(app: &TestApp, n: usize, seated: usize) -> (World, Vec<String>) {
     let w = app.world().await;
     app.set_plan(&w.site_admin, &w.org_id, 10, None).await;
-    let managed = app.managed_members(&w.admin, &w.org_id, 4).await;
+    let managed = app.managed_members(&w.admin, &w.org_id, n).await;
     app.assign(
         &w.admin,
         &w.org_id,
-        &[managed[0].clone(), w.member_id.clone()],
+        &[managed[seated].clone(), w.member_id.clone()],
     )
     .await
     .ok();
+    (w, managed)
+}
+
+#[tokio::test]
+async fn the_plain_path_answers_exactly_like_the_generic_one() {
+    let app = TestApp::spawn().await;
+    let (w, managed) = seated_world(&app, 4, 0).await;
 
     let vars = |more: bool| json!({"h": w.handle, "more": more});
     let plain_q = ALL_PLAIN.replace("EXTRA", "");
@@ -192,16 +199,7 @@ async fn selections_that_need_more_take_the_generic_path_with_the_same_answer() 
 #[tokio::test]
 async fn a_page_reading_only_what_it_shows_answers_like_whole_rows() {
     let app = TestApp::spawn().await;
-    let w = app.world().await;
-    app.set_plan(&w.site_admin, &w.org_id, 10, None).await;
-    let managed = app.managed_members(&w.admin, &w.org_id, 3).await;
-    app.assign(
-        &w.admin,
-        &w.org_id,
-        &[managed[1].clone(), w.member_id.clone()],
-    )
-    .await
-    .ok();
+    let (w, _) = seated_world(&app, 3, 1).await;
     const WHOLE: &str = "id role joinedAt
       seat { assignedAt assignedBy { id email } account { id } }
       account { id kind email firstName lastName isSiteAdmin createdAt }";

@@ -32,9 +32,9 @@ pub struct AccountView {
     pub is_site_admin: bool,
     pub created_at: DateTime<Utc>,
     /// Which of the fields above were read; the others hold placeholders.
-    /// Only a members page reads fewer than all (see `AccountCols`), and
-    /// only `AccountRow` sees such a view: the `Account` object is built
-    /// from complete views only.
+    /// Only a members page reads fewer than all (see `AccountCols`):
+    /// `AccountRow` then sends the list down the resolvers' path, and the
+    /// `Account` object loads the row for a field it lacks (`Account::view`).
     pub loaded: AccountCols,
 }
 

@@ -40,12 +40,20 @@ const ACCOUNT_COLUMNS: [(AccountCols, account::Column); 6] = [
 /// included, whatever their type condition, so it errs towards reading
 /// more).
 struct PageColumns {
-    /// `seat` is selected at all.
-    seat: bool,
-    /// ... with more than `assignedAt` (the whole row then).
-    seat_full: bool,
+    seat: SeatColumns,
     /// `account` is selected, and which of its columns it shows.
     account: Option<AccountCols>,
+}
+
+/// How much of a member's seat a page reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SeatColumns {
+    /// `seat` is not selected: no join.
+    None,
+    /// Only `assignedAt` (and `__typename`): `KnownSeat::AssignedAt`.
+    AssignedAt,
+    /// Anything more: the whole row.
+    Full,
 }
 
 impl PageColumns {
@@ -64,10 +72,16 @@ impl PageColumns {
         let (seat, seat_fields) = under("seat");
         let (account, account_fields) = under("account");
         PageColumns {
-            seat,
-            seat_full: seat_fields
+            seat: if !seat {
+                SeatColumns::None
+            } else if seat_fields
                 .iter()
-                .any(|f| !matches!(f.name(), "assignedAt" | "__typename")),
+                .all(|f| matches!(f.name(), "assignedAt" | "__typename"))
+            {
+                SeatColumns::AssignedAt
+            } else {
+                SeatColumns::Full
+            },
             account: account.then(|| AccountCols::shown_by(account_fields)),
         }
     }
@@ -239,21 +253,22 @@ impl Organization {
             .apply(sel, membership::Column::Id)
             .select_only()
             .columns(MEMBERSHIP_IN_ORG_COLUMNS);
-        if want.seat {
+        if want.seat != SeatColumns::None {
             query = query
                 .join(JoinType::LeftJoin, membership::Relation::Seat.def())
                 .column(seat::Column::AssignedAt);
-            if want.seat_full {
+            if want.seat == SeatColumns::Full {
                 query = query
                     .column(seat::Column::Id)
                     .column(seat::Column::AssignedByAccountId)
                     .column(seat::Column::AssignedByServiceAccountId);
             }
         }
+        let shown = want.account.unwrap_or(AccountCols::NONE);
         let account_columns = ACCOUNT_COLUMNS
             .into_iter()
-            .filter(|(flag, _)| want.account.is_some_and(|a| a.has(*flag)));
-        if want.account.is_some_and(|a| a != AccountCols::NONE) {
+            .filter(|(flag, _)| shown.has(*flag));
+        if shown != AccountCols::NONE {
             query = query.join(JoinType::InnerJoin, membership::Relation::Account.def());
             for (_, col) in account_columns.clone() {
                 query = query.column(col);
@@ -276,11 +291,11 @@ impl Organization {
                 i += 1;
                 i - 1
             };
-            let seat = if !want.seat {
+            let seat = if want.seat == SeatColumns::None {
                 KnownSeat::Unknown
             } else {
                 let at: Option<DateTime<Utc>> = r.try_get_by_index(next())?;
-                if want.seat_full {
+                if want.seat == SeatColumns::Full {
                     let id: Option<Uuid> = r.try_get_by_index(next())?;
                     let by_account = r.try_get_by_index(next())?;
                     let by_service = r.try_get_by_index(next())?;

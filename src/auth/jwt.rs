@@ -31,9 +31,29 @@ pub struct Claims {
     pub jti: String,
     /// "person" or "service".
     pub kind: String,
-    /// The service account's organization.
+    /// The service account's organization; for a sign-in link's session,
+    /// the one organization it may act in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
+    /// RFC 8693 §4.1: the admin acting as `sub` (sign-in link sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+    /// The sign-in link a session came from; every request re-checks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sil: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub sub: String,
+}
+
+/// What a sign-in link's session is bound to (see `Keys::issue_impersonation`).
+#[derive(Debug, Clone, Copy)]
+pub struct Impersonation {
+    pub organization_id: Uuid,
+    pub actor_account_id: Uuid,
+    pub link_id: Uuid,
 }
 
 pub struct Keys {
@@ -190,8 +210,28 @@ impl Keys {
         org: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
+        self.sign(self.claims(sub, kind, org, now))
+    }
+
+    /// A person's session from a sign-in link: `org` is the only
+    /// organization it acts in, `act` names the admin who minted the link.
+    pub fn issue_impersonation(
+        &self,
+        sub: Uuid,
+        scope: Impersonation,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let mut claims = self.claims(sub, "person", Some(scope.organization_id), now);
+        claims.act = Some(Actor {
+            sub: scope.actor_account_id.to_string(),
+        });
+        claims.sil = Some(scope.link_id.to_string());
+        self.sign(claims)
+    }
+
+    fn claims(&self, sub: Uuid, kind: &str, org: Option<Uuid>, now: DateTime<Utc>) -> Claims {
         let iat = now.timestamp();
-        let claims = Claims {
+        Claims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.to_string(),
             sub: sub.to_string(),
@@ -201,7 +241,12 @@ impl Keys {
             jti: Uuid::new_v4().to_string(),
             kind: kind.to_string(),
             org: org.map(|o| o.to_string()),
-        };
+            act: None,
+            sil: None,
+        }
+    }
+
+    fn sign(&self, claims: Claims) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)

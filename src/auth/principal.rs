@@ -1,19 +1,33 @@
 //! The bearer principal of a request, read fresh from the database on every
 //! request (a demoted or deleted account acts with its current rights).
 
-use sea_orm::{EntityTrait, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::entity::{account, service_account};
+use crate::auth::jwt::Claims;
+use crate::entity::{account, membership, service_account, sign_in_token};
 use crate::error::{AppError, AppResult};
+
+/// A session that came from a sign-in link: an admin acting as a member,
+/// in one organization only (README, Permissions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub organization_id: Uuid,
+    /// The admin who minted the link (the JWT's RFC 8693 `act`).
+    pub actor_account_id: Uuid,
+    pub link_id: Uuid,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
     Person {
         account_id: Uuid,
+        /// Always false for a scoped session.
         site_admin: bool,
+        /// Some for a sign-in link's session: no rights outside that organization.
+        scope: Option<Scope>,
     },
     Service {
         service_account_id: Uuid,
@@ -51,6 +65,34 @@ impl Principal {
     pub fn is_anonymous(&self) -> bool {
         matches!(self, Principal::Anonymous)
     }
+
+    /// An ordinary person's session (no sign-in link scope).
+    pub fn person(account_id: Uuid, site_admin: bool) -> Principal {
+        Principal::Person {
+            account_id,
+            site_admin,
+            scope: None,
+        }
+    }
+
+    pub fn scope(&self) -> Option<Scope> {
+        match self {
+            Principal::Person { scope, .. } => *scope,
+            _ => None,
+        }
+    }
+
+    /// The one organization this principal may act in, when it is bound to
+    /// one: a sign-in link's session, or a service account.
+    pub fn bound_organization(&self) -> Option<Uuid> {
+        match self {
+            Principal::Person { scope, .. } => scope.map(|s| s.organization_id),
+            Principal::Service {
+                organization_id, ..
+            } => Some(*organization_id),
+            Principal::Anonymous => None,
+        }
+    }
 }
 
 /// Read `Authorization: Bearer <jwt>`. No header: anonymous. A header that
@@ -80,6 +122,20 @@ pub async fn authenticate_session(
     let sub: Uuid = claims.sub.parse().map_err(|_| AppError::Unauthenticated)?;
     let expires = chrono::DateTime::from_timestamp(claims.exp, 0);
     match claims.kind.as_str() {
+        "person" if claims.sil.is_some() => {
+            let scope = impersonation(state, sub, &claims).await?;
+            state
+                .last_used
+                .touch_sign_in_link(scope.link_id, state.clock.now());
+            Ok((
+                Principal::Person {
+                    account_id: sub,
+                    site_admin: false,
+                    scope: Some(scope),
+                },
+                expires,
+            ))
+        }
         "person" => {
             // Every request: one narrow row, its LIMIT a literal (db::first).
             let acc: SiteAdminFlag = crate::db::first(
@@ -91,13 +147,7 @@ pub async fn authenticate_session(
             )
             .await?
             .ok_or(AppError::Unauthenticated)?;
-            Ok((
-                Principal::Person {
-                    account_id: sub,
-                    site_admin: acc.is_site_admin,
-                },
-                expires,
-            ))
+            Ok((Principal::person(sub, acc.is_site_admin), expires))
         }
         "service" => {
             let sa: service_account::Model = crate::db::first(
@@ -117,6 +167,78 @@ pub async fn authenticate_session(
         }
         _ => Err(AppError::Unauthenticated),
     }
+}
+
+/// A sign-in link's session holds only while what allowed the link still
+/// holds: the link is live, its target is still a member below ADMIN of the
+/// link's organization, and its minter is still that organization's ADMIN
+/// (or a site admin). Anything else is UNAUTHENTICATED (401).
+async fn impersonation(state: &AppState, sub: Uuid, claims: &Claims) -> AppResult<Scope> {
+    let parse = |v: Option<&str>| -> AppResult<Uuid> {
+        v.and_then(|s| s.parse().ok())
+            .ok_or(AppError::Unauthenticated)
+    };
+    let scope = Scope {
+        organization_id: parse(claims.org.as_deref())?,
+        actor_account_id: parse(claims.act.as_ref().map(|a| a.sub.as_str()))?,
+        link_id: parse(claims.sil.as_deref())?,
+    };
+    let link_ok = |l: &sign_in_token::Model| {
+        l.account_id == sub
+            && l.organization_id == Some(scope.organization_id)
+            && l.created_by_account_id == Some(scope.actor_account_id)
+    };
+    let link: Option<sign_in_token::Model> = crate::db::first(
+        &state.db.conn,
+        &sign_in_token::Entity::find_by_id(scope.link_id).limit(1),
+    )
+    .await?;
+    let link = link.filter(link_ok).ok_or(AppError::Unauthenticated)?;
+    if !link_holds(state, &link, state.clock.now()).await? {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(scope)
+}
+
+/// The rules a sign-in link was minted under, read again now (on redeem and
+/// on every request of its session).
+pub async fn link_holds(
+    state: &AppState,
+    link: &sign_in_token::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<bool> {
+    let (Some(org), Some(minter)) = (link.organization_id, link.created_by_account_id) else {
+        return Ok(false);
+    };
+    if link.expired_at.is_some() || link.expires_at <= now {
+        return Ok(false);
+    }
+    let roles: Vec<membership::Model> = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org))
+        .filter(membership::Column::AccountId.is_in([link.account_id, minter]))
+        .all(&state.db.conn)
+        .await?;
+    let role_of = |acc: Uuid| {
+        roles
+            .iter()
+            .find(|m| m.account_id == acc)
+            .map(|m| m.role.as_str())
+    };
+    match role_of(link.account_id) {
+        Some(r) if r != "ADMIN" => {}
+        _ => return Ok(false),
+    }
+    if link.account_id != minter && role_of(minter) == Some("ADMIN") {
+        return Ok(true);
+    }
+    let minter_is_site_admin = account::Entity::find_by_id(minter)
+        .select_only()
+        .column(account::Column::IsSiteAdmin)
+        .into_model::<SiteAdminFlag>()
+        .one(&state.db.conn)
+        .await?
+        .is_some_and(|a| a.is_site_admin);
+    Ok(minter_is_site_admin)
 }
 
 #[derive(sea_orm::FromQueryResult)]

@@ -116,10 +116,7 @@ pub async fn create_admin(
             am.update(&*tx).await?
         }
     };
-    let actor = Principal::Person {
-        account_id: acc.id,
-        site_admin: true,
-    };
+    let actor = Principal::person(acc.id, true);
     audit::record(
         &*tx,
         now,

@@ -19,6 +19,19 @@ pub struct Event<'a> {
 }
 
 pub async fn record<C: ConnectionTrait>(tx: &C, at: DateTime<Utc>, e: Event<'_>) -> AppResult<()> {
+    let mut data = e.data;
+    // A sign-in link's session acts as its target; the record also names
+    // the admin behind it and the link (RFC 8693 `act`).
+    if let (Some(s), Value::Object(map)) = (e.actor.scope(), &mut data) {
+        map.insert(
+            "impersonatedBy".into(),
+            Value::String(crate::graphql::ids::encode("Account", s.actor_account_id).0),
+        );
+        map.insert(
+            "signInToken".into(),
+            Value::String(crate::graphql::ids::encode("SignInToken", s.link_id).0),
+        );
+    }
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(e.organization_id),
@@ -26,7 +39,7 @@ pub async fn record<C: ConnectionTrait>(tx: &C, at: DateTime<Utc>, e: Event<'_>)
         actor_account_id: Set(e.actor.account_id()),
         actor_service_account_id: Set(e.actor.service_account_id()),
         target_account_id: Set(e.target_account_id),
-        data: Set(e.data.to_string()),
+        data: Set(data.to_string()),
         occurred_at: Set(at),
     }
     .insert(tx)

@@ -75,6 +75,9 @@ impl Standing {
 fn from_parts(principal: &Principal, org_id: Uuid, role: Option<Role>) -> Standing {
     match principal {
         Principal::Anonymous => Standing::None,
+        // A sign-in link's session is a stranger everywhere but in the
+        // organization it was minted for (and never a site admin).
+        Principal::Person { scope: Some(s), .. } if s.organization_id != org_id => Standing::None,
         Principal::Person {
             site_admin: true, ..
         } => Standing::SiteAdmin { role },

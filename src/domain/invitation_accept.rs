@@ -69,6 +69,13 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
                 password_hash: Some(c.state.hasher.hash(password).await?),
             })
         }
+        // A sign-in link's session acts in one organization for its
+        // minter: joining another is the person's own act, not theirs.
+        Principal::Person { scope: Some(_), .. } => {
+            return Err(AppError::Forbidden(
+                "a sign-in link's session cannot accept invitations",
+            ))
+        }
         Principal::Person { .. } => None,
         Principal::Service { .. } => {
             return Err(AppError::Forbidden(
@@ -135,10 +142,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
     am.update(&*tx).await?;
     // The accepter acts, also when they just created their account.
     let actor = match &c.principal {
-        Principal::Anonymous => Principal::Person {
-            account_id: acc.id,
-            site_admin: false,
-        },
+        Principal::Anonymous => Principal::person(acc.id, false),
         p => p.clone(),
     };
     let mut events = vec![

@@ -114,7 +114,6 @@ pub async fn invite(
     items: Vec<Result<Invitee, (String, AppError)>>,
 ) -> AppResult<Vec<Outcome>> {
     c.require_signed_in()?;
-    let now = c.now();
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
@@ -184,56 +183,14 @@ pub async fn invite(
         } else if members.contains(&i.email) {
             exists("this email belongs to a member already")
         } else {
-            let (am, reused) = match pending.remove(&i.email) {
-                Some(p) if now <= p.expires_at => {
-                    out.push(Outcome {
-                        email: i.email,
-                        result: exists("a pending invitation for this email exists"),
-                    });
-                    continue;
+            match invite_one(&*tx, c, &org, &i.email, i.role, pending.remove(&i.email)).await {
+                Ok(inv) => {
+                    sent += 1;
+                    Ok(inv)
                 }
-                // Expired: superseded by sending the same row again.
-                Some(p) => {
-                    let send_count = p.send_count + 1;
-                    let mut am: invitation::ActiveModel = p.into();
-                    am.role = Set(i.role.as_str().into());
-                    am.send_count = Set(send_count);
-                    am.invited_by_account_id = Set(c.principal.account_id());
-                    am.invited_by_service_account_id = Set(c.principal.service_account_id());
-                    (am, true)
-                }
-                None => (
-                    invitation::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        organization_id: Set(org_id),
-                        email: Set(i.email.clone()),
-                        role: Set(i.role.as_str().into()),
-                        invited_by_account_id: Set(c.principal.account_id()),
-                        invited_by_service_account_id: Set(c.principal.service_account_id()),
-                        created_at: Set(now),
-                        send_count: Set(1),
-                        responded_at: Set(None),
-                        accepted_account_id: Set(None),
-                        ..Default::default()
-                    },
-                    false,
-                ),
-            };
-            let inv = send(&*tx, c, &org, am, !reused, false).await?;
-            audit::record(
-                &*tx,
-                now,
-                audit::Event {
-                    organization_id: Some(org_id),
-                    action: "invitation.create",
-                    actor: &c.principal,
-                    target_account_id: None,
-                    data: json!({ "invitation": inv.id, "email": inv.email, "role": inv.role, "supersedesExpired": reused }),
-                },
-            )
-            .await?;
-            sent += 1;
-            Ok(inv)
+                Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
+                Err(e) => Err(item_err(&i.field, e)),
+            }
         };
         out.push(Outcome {
             email: i.email,
@@ -245,7 +202,83 @@ pub async fn invite(
     Ok(out)
 }
 
-fn finish(c: &Caller, org_id: Uuid, sent: i64) {
+/// The pending invitation of `email` to `org`, if any (live or expired).
+pub async fn pending_for<C: ConnectionTrait>(
+    tx: &C,
+    org_id: Uuid,
+    email: &str,
+) -> AppResult<Option<invitation::Model>> {
+    Ok(invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org_id))
+        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::Email.eq(email))
+        .one(tx)
+        .await?)
+}
+
+/// Invite one normalised email inside the caller's transaction (the
+/// organization row locked): a live pending invitation is ALREADY_EXISTS,
+/// an expired one is sent again, else a new one is sent. Writes the mail
+/// and the audit event. `pending` is `pending_for(email)`.
+pub async fn invite_one<C: ConnectionTrait>(
+    tx: &C,
+    c: &Caller,
+    org: &organization::Model,
+    email: &str,
+    role: Role,
+    pending: Option<invitation::Model>,
+) -> AppResult<invitation::Model> {
+    let now = c.now();
+    let (am, reused) = match pending {
+        Some(p) if now <= p.expires_at => {
+            return Err(AppError::AlreadyExists(
+                "a pending invitation for this email exists".into(),
+            ))
+        }
+        // Expired: superseded by sending the same row again.
+        Some(p) => {
+            let send_count = p.send_count + 1;
+            let mut am: invitation::ActiveModel = p.into();
+            am.role = Set(role.as_str().into());
+            am.send_count = Set(send_count);
+            am.invited_by_account_id = Set(c.principal.account_id());
+            am.invited_by_service_account_id = Set(c.principal.service_account_id());
+            (am, true)
+        }
+        None => (
+            invitation::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(org.id),
+                email: Set(email.to_string()),
+                role: Set(role.as_str().into()),
+                invited_by_account_id: Set(c.principal.account_id()),
+                invited_by_service_account_id: Set(c.principal.service_account_id()),
+                created_at: Set(now),
+                send_count: Set(1),
+                responded_at: Set(None),
+                accepted_account_id: Set(None),
+                ..Default::default()
+            },
+            false,
+        ),
+    };
+    let inv = send(tx, c, org, am, !reused, false).await?;
+    audit::record(
+        tx,
+        now,
+        audit::Event {
+            organization_id: Some(org.id),
+            action: "invitation.create",
+            actor: &c.principal,
+            target_account_id: None,
+            data: json!({ "invitation": inv.id, "email": inv.email, "role": inv.role, "supersedesExpired": reused }),
+        },
+    )
+    .await?;
+    Ok(inv)
+}
+
+pub fn finish(c: &Caller, org_id: Uuid, sent: i64) {
     if sent > 0 {
         c.state.mail.wake();
         c.state

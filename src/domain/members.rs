@@ -101,6 +101,15 @@ pub async fn create_user(
     };
     let now = c.now();
     let (tx, _) = locked(c, org_id, Standing::admin).await?;
+    if let Some(e) = &email {
+        let existing = account::Entity::find()
+            .filter(account::Column::Email.eq(e.as_str()))
+            .one(&*tx)
+            .await?;
+        if let Some(a) = existing {
+            return invite_existing(tx, c, org_id, &a, e, input.role).await;
+        }
+    }
     let acc = accounts::insert(
         &*tx,
         now,
@@ -140,6 +149,37 @@ pub async fn create_user(
     tx.commit().await?;
     joined(c, org_id, now);
     Ok((acc, m))
+}
+
+/// `createUser` with the email of an existing account: nobody joins
+/// without consent, so the account is sent an invitation (as
+/// `inviteMembers` would) and the call answers ALREADY_EXISTS saying so.
+/// The invitation is committed; the account, its names and password are
+/// left as they are.
+async fn invite_existing(
+    tx: WriteTx<'_>,
+    c: &Caller,
+    org_id: Uuid,
+    existing: &account::Model,
+    email: &str,
+    role: Role,
+) -> AppResult<(account::Model, membership::Model)> {
+    if find_membership(&*tx, org_id, existing.id).await?.is_some() {
+        return Err(AppError::AlreadyExists(
+            "this email belongs to a member already".into(),
+        ));
+    }
+    let org = organization::Entity::find_by_id(org_id)
+        .one(&*tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let pending = super::invitations::pending_for(&*tx, org_id, email).await?;
+    super::invitations::invite_one(&*tx, c, &org, email, role, pending).await?;
+    tx.commit().await?;
+    super::invitations::finish(c, org_id, 1);
+    Err(AppError::AlreadyExists(
+        "an account with this email exists: it was sent an invitation to join instead".into(),
+    ))
 }
 
 /// Site admins only: an existing account (by id or email) joins.
@@ -220,6 +260,18 @@ pub async fn update_role(
     let mut am: membership::ActiveModel = m.into();
     am.role = Set(role.as_str().into());
     let after = am.update(&*tx).await?;
+    // A link's target must stay below ADMIN and its minter ADMIN.
+    if (before == Role::Admin) != (role == Role::Admin) {
+        super::signin::expire_links_of(
+            &*tx,
+            &c.principal,
+            org_id,
+            account_id,
+            "member.role_update",
+            now,
+        )
+        .await?;
+    }
     audit::record(
         &*tx,
         now,
@@ -253,6 +305,15 @@ async fn drop_member(
 ) -> AppResult<()> {
     let seat_gone =
         super::seats::revoke_in(&**tx, c, m.organization_id, m.account_id, action).await?;
+    super::signin::expire_links_of(
+        &**tx,
+        &c.principal,
+        m.organization_id,
+        m.account_id,
+        action,
+        c.now(),
+    )
+    .await?;
     membership::Entity::delete_by_id(m.id).exec(&**tx).await?;
     audit::record(
         &**tx,
@@ -315,6 +376,10 @@ pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<organization::Model> {
     };
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
+    // A sign-in link's session is a stranger outside its organization.
+    if !standing_in(&*tx, &c.principal, org_id).await?.visible() {
+        return Err(AppError::NotFound);
+    }
     let m = find_membership(&*tx, org_id, account_id)
         .await?
         .ok_or(AppError::NotFound)?;

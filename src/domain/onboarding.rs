@@ -4,6 +4,12 @@
 //! the token secret (never returned in the payload); mail the
 //! organization's admins one "users added" notice for the batch.
 //!
+//! Nobody joins without consent (DESIGN, security principles): an existing
+//! account that is not yet a member is sent an invitation instead — the
+//! same invitation, mail and answer as `inviteMembers` gives — and joins
+//! (then gets a seat like anyone) only by accepting it. An existing member
+//! gets the seat and token.
+//!
 //! One transaction with the organization locked; each user runs inside a
 //! savepoint, so an item that fails (SEAT_LIMIT_REACHED, a bad email)
 //! leaves nothing behind for that user — no account, membership, mail or
@@ -19,9 +25,9 @@ use super::accounts::{self, NewAccount};
 use super::authz::standing_in;
 use super::members::find_membership;
 use super::organizations::seats_used;
-use super::{audit, seats, tokens, validate, Caller, Role};
+use super::{audit, invitations, seats, tokens, validate, Caller, Role};
 use crate::db::lock_org;
-use crate::entity::{access_token, account, membership, organization};
+use crate::entity::{access_token, account, invitation, membership, organization};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, SeatChangeKind};
 use crate::mail::{self, templates};
@@ -33,11 +39,16 @@ pub struct OnboardUser {
     pub last_name: Option<String>,
 }
 
-pub struct Onboarded {
-    pub membership: membership::Model,
-    pub token: access_token::Model,
-    seat_added: bool,
-    joined: bool,
+pub enum Onboarded {
+    /// Created or already a member: seated, with a token.
+    Member {
+        membership: membership::Model,
+        token: access_token::Model,
+        seat_added: bool,
+        joined: bool,
+    },
+    /// An existing account that is not a member: invited instead.
+    Invited(invitation::Model),
 }
 
 pub struct OnboardOutcome {
@@ -89,12 +100,17 @@ pub async fn onboard(
         let result = match result {
             Ok(done) => {
                 sp.commit().await?;
-                if done.seat_added {
+                if let Onboarded::Member {
+                    membership,
+                    seat_added: true,
+                    ..
+                } = &done
+                {
                     tx.emit(events::seat(
                         SeatChangeKind::Assigned,
                         org_id,
                         org.seat_limit,
-                        Some(done.membership.account_id),
+                        Some(membership.account_id),
                         used,
                         c.now(),
                     ));
@@ -118,9 +134,13 @@ pub async fn onboard(
     }
     let added: Vec<String> = out
         .iter()
-        .filter(|o| o.result.is_ok())
+        .filter(|o| matches!(o.result, Ok(Onboarded::Member { .. })))
         .map(|o| o.email.clone())
         .collect();
+    let invited = out
+        .iter()
+        .filter(|o| matches!(o.result, Ok(Onboarded::Invited(_))))
+        .count() as i64;
     let now = c.now();
     if !added.is_empty() {
         let admins = membership::Entity::find()
@@ -144,8 +164,9 @@ pub async fn onboard(
     tx.commit().await?;
     let joined = out
         .iter()
-        .filter(|o| o.result.as_ref().is_ok_and(|d| d.joined))
+        .filter(|o| matches!(o.result, Ok(Onboarded::Member { joined: true, .. })))
         .count() as i64;
+    super::invitations::finish(c, org_id, invited);
     let usage = &c.state.usage;
     if !added.is_empty() {
         usage.incr(org_id, UsageMetric::TokensIssued, added.len() as i64, now);
@@ -179,7 +200,14 @@ async fn one(
         .one(sp)
         .await?;
     let acc = match existing {
-        Some(a) => a,
+        Some(a) => {
+            if find_membership(sp, org.id, a.id).await?.is_none() {
+                let pending = invitations::pending_for(sp, org.id, email).await?;
+                let inv = invitations::invite_one(sp, c, org, email, Role::Member, pending).await?;
+                return Ok(Onboarded::Invited(inv));
+            }
+            a
+        }
         None => {
             let a = accounts::insert(
                 sp,
@@ -258,7 +286,7 @@ async fn one(
         templates::access_token(email, &org.name, &secret, token.expires_at),
     )
     .await?;
-    Ok(Onboarded {
+    Ok(Onboarded::Member {
         membership: m,
         token,
         seat_added,

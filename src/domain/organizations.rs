@@ -32,9 +32,15 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
                 "service accounts cannot create organizations",
             ))
         }
+        Principal::Person { scope: Some(_), .. } => {
+            return Err(AppError::Forbidden(
+                "a sign-in link's session acts in its organization only",
+            ))
+        }
         Principal::Person {
             account_id,
             site_admin,
+            ..
         } => {
             if c.state.config.org_creation == OrgCreation::SiteAdmins && !site_admin {
                 return Err(AppError::Forbidden(

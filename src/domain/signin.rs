@@ -1,55 +1,81 @@
-//! Temporary sign-in tokens (CoCalc's "sign-in URL"): a reusable token that
-//! yields a session JWT for an account until it expires or is expired.
+//! Temporary sign-in links (CoCalc's "sign-in URL"): an admin's
+//! impersonation session for one member, in one organization.
 //!
-//! Who may mint one (rules.md footnote ¹): site admins, for anyone; an org
-//! ADMIN, for an account that is a member of an organization where the
-//! caller is ADMIN — never for a site admin, nor for an account that is ADMIN
-//! of any organization where the caller is not ADMIN (no escalation).
+//! Rules (README, Permissions; security review of issue 14):
+//! * a link names one organization; its session acts there only and is a
+//!   stranger (NOT_FOUND) everywhere else, never a site admin;
+//! * the minter is that organization's ADMIN (or a site admin) and the
+//!   target a member below ADMIN — checked at minting, at redemption and on
+//!   every request of the session (`auth::principal::link_holds`); never for
+//!   a site admin, nor for an account that is ADMIN of an organization where
+//!   the minter is not ADMIN;
+//! * the organization's admins list its links and expire any by id;
+//!   removing the minter or the target (or making the target ADMIN, or
+//!   demoting the minter) expires their links in the same transaction;
+//! * minting, redeeming and expiring write audit events.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select, Set};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::authz::{standing, standing_in};
 use super::{audit, Caller, Role};
 use crate::app::AppState;
+use crate::auth::jwt::Impersonation;
+use crate::auth::principal::link_holds;
 use crate::auth::{tokens, Principal};
 use crate::entity::{account, membership, sign_in_token};
 use crate::error::{AppError, AppResult};
+use crate::graphql::ids;
 
 pub const MIN_LIFETIME: i64 = 60;
 pub const MAX_LIFETIME: i64 = 7 * 24 * 3600;
 
-/// Decide whether the caller may mint/expire sign-in tokens for `target`.
-/// Returns the organization the right comes from (for the audit log).
-async fn authorize(c: &Caller, target: Uuid) -> AppResult<Option<Uuid>> {
-    let (me, site_admin) = match &c.principal {
-        Principal::Anonymous => return Err(AppError::Unauthenticated),
-        Principal::Service { .. } => {
-            return Err(AppError::Forbidden(
-                "service accounts cannot create sign-in tokens",
-            ))
-        }
+fn link_ref(id: Uuid) -> serde_json::Value {
+    json!(ids::encode("SignInToken", id).0)
+}
+
+/// The minter as a person (not a service account, not a scoped session).
+fn minter(c: &Caller) -> AppResult<(Uuid, bool)> {
+    match &c.principal {
+        Principal::Anonymous => Err(AppError::Unauthenticated),
+        Principal::Service { .. } => Err(AppError::Forbidden(
+            "service accounts cannot create sign-in tokens",
+        )),
+        Principal::Person { scope: Some(_), .. } => Err(AppError::Forbidden(
+            "a sign-in link's session cannot create sign-in tokens",
+        )),
         Principal::Person {
             account_id,
             site_admin,
-        } => (*account_id, *site_admin),
-    };
-    let conn = &c.state.db.conn;
+            ..
+        } => Ok((*account_id, *site_admin)),
+    }
+}
+
+/// The organization a new link for `target` is scoped to: the one asked
+/// for, else the first (oldest membership) where the target is below ADMIN
+/// and the caller may mint.
+async fn authorize<C: ConnectionTrait>(
+    tx: &C,
+    c: &Caller,
+    target: Uuid,
+    asked: Option<Uuid>,
+) -> AppResult<Uuid> {
+    let (me, site_admin) = minter(c)?;
     let acc = account::Entity::find_by_id(target)
-        .one(conn)
+        .one(tx)
         .await?
         .ok_or(AppError::NotFound)?;
     let theirs = membership::Entity::find()
         .filter(membership::Column::AccountId.eq(target))
-        .all(conn)
+        .all(tx)
         .await?;
-    if site_admin {
-        return Ok(theirs.first().map(|m| m.organization_id));
-    }
     let mine = membership::Entity::find()
         .filter(membership::Column::AccountId.eq(me))
-        .all(conn)
+        .all(tx)
         .await?;
     let my_role = |org: Uuid| {
         mine.iter()
@@ -57,30 +83,48 @@ async fn authorize(c: &Caller, target: Uuid) -> AppResult<Option<Uuid>> {
             .map(|m| Role::from_db(&m.role))
     };
     let shared = theirs.iter().any(|m| my_role(m.organization_id).is_some());
-    if !shared && target != me {
+    if !site_admin && !shared {
         return Err(AppError::NotFound);
     }
-    let via = theirs
-        .iter()
-        .find(|m| my_role(m.organization_id) == Some(Role::Admin))
-        .map(|m| m.organization_id);
+    if let Some(org) = asked {
+        let st = standing_in(tx, &c.principal, org).await?;
+        st.require(st.person_admin())?;
+    }
     let escalation = acc.is_site_admin
-        || theirs.iter().any(|m| {
-            Role::from_db(&m.role) == Role::Admin && my_role(m.organization_id) != Some(Role::Admin)
-        });
-    match via {
-        Some(org) if !escalation => Ok(Some(org)),
+        || (!site_admin
+            && theirs.iter().any(|m| {
+                Role::from_db(&m.role) == Role::Admin
+                    && my_role(m.organization_id) != Some(Role::Admin)
+            }));
+    let may_mint_in = |m: &&membership::Model| {
+        Role::from_db(&m.role) != Role::Admin
+            && asked.is_none_or(|o| o == m.organization_id)
+            && (site_admin || my_role(m.organization_id) == Some(Role::Admin))
+    };
+    match theirs.iter().find(may_mint_in) {
+        Some(m) if !escalation && target != me => Ok(m.organization_id),
+        None if asked.is_some() && !theirs.iter().any(|m| Some(m.organization_id) == asked) => {
+            Err(AppError::NotFound)
+        }
         _ => Err(AppError::Forbidden(
             "you may not create sign-in tokens for this account",
         )),
     }
 }
 
+pub struct Minted {
+    pub id: Uuid,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub organization_id: Uuid,
+}
+
 pub async fn create(
     c: &Caller,
     target: Uuid,
+    organization: Option<Uuid>,
     lifetime_seconds: i32,
-) -> AppResult<(String, DateTime<Utc>)> {
+) -> AppResult<Minted> {
     let lifetime = lifetime_seconds as i64;
     if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&lifetime) {
         return Err(AppError::bad_input(
@@ -88,19 +132,26 @@ pub async fn create(
             "expiresInSeconds must be 60 to 604800 (7 days)",
         ));
     }
-    let via = authorize(c, target).await?;
+    minter(c)?;
     let now = c.now();
     let token = tokens::new_opaque_token();
     let expires_at = now + Duration::seconds(lifetime);
     let tx = c.state.db.write_tx().await?;
+    if let Some(org) = organization {
+        crate::db::lock_org(&tx, org).await?;
+    }
+    let org = authorize(&*tx, c, target, organization).await?;
+    let id = Uuid::now_v7();
     sign_in_token::Entity::insert(sign_in_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         account_id: Set(target),
         token_hash: Set(tokens::sha256_hex(&token)),
         created_at: Set(now),
         expires_at: Set(expires_at),
         expired_at: Set(None),
         created_by_account_id: Set(c.principal.account_id()),
+        organization_id: Set(Some(org)),
+        last_used_at: Set(None),
     })
     .exec_without_returning(&*tx)
     .await?;
@@ -108,16 +159,21 @@ pub async fn create(
         &*tx,
         now,
         audit::Event {
-            organization_id: via,
+            organization_id: Some(org),
             action: "signin_token.create",
             actor: &c.principal,
             target_account_id: Some(target),
-            data: json!({ "expiresAt": expires_at }),
+            data: json!({ "signInToken": link_ref(id), "expiresAt": expires_at }),
         },
     )
     .await?;
     tx.commit().await?;
-    Ok((token, expires_at))
+    Ok(Minted {
+        id,
+        token,
+        expires_at,
+        organization_id: org,
+    })
 }
 
 async fn find(state: &AppState, token: &str) -> AppResult<Option<sign_in_token::Model>> {
@@ -130,29 +186,54 @@ async fn find(state: &AppState, token: &str) -> AppResult<Option<sign_in_token::
         .await?)
 }
 
-/// Returns whether the token was live until now.
-pub async fn expire(c: &Caller, token: &str) -> AppResult<bool> {
+/// Which link `expireSignInToken` names.
+pub enum LinkRef {
+    Secret(String),
+    Id(Uuid),
+}
+
+/// Returns whether the link was live until now. The organization's admins
+/// (and site admins) may expire any of its links.
+pub async fn expire(c: &Caller, which: LinkRef) -> AppResult<bool> {
     c.require_signed_in()?;
-    let t = find(&c.state, token).await?.ok_or(AppError::NotFound)?;
-    let via = authorize(c, t.account_id).await?;
+    let found = match which {
+        LinkRef::Secret(t) => find(&c.state, &t).await?,
+        LinkRef::Id(id) => {
+            sign_in_token::Entity::find_by_id(id)
+                .one(&c.state.db.conn)
+                .await?
+        }
+    };
+    let t = found.ok_or(AppError::NotFound)?;
+    let Some(org) = t.organization_id else {
+        // A link from before scoping: already expired by the migration.
+        return Err(AppError::NotFound);
+    };
+    let tx = c.state.db.write_tx().await?;
+    crate::db::lock_org(&tx, org).await?;
+    let st = standing_in(&*tx, &c.principal, org).await?;
+    st.require(st.person_admin())?;
     let now = c.now();
-    if t.expired_at.is_some() || t.expires_at <= now {
+    let rows = sign_in_token::Entity::update_many()
+        .col_expr(sign_in_token::Column::ExpiredAt, Expr::value(now))
+        .filter(sign_in_token::Column::Id.eq(t.id))
+        .filter(sign_in_token::Column::ExpiredAt.is_null())
+        .filter(sign_in_token::Column::ExpiresAt.gt(now))
+        .exec(&*tx)
+        .await?
+        .rows_affected;
+    if rows == 0 {
         return Ok(false);
     }
-    let tx = c.state.db.write_tx().await?;
-    let account_id = t.account_id;
-    let mut am: sign_in_token::ActiveModel = t.into();
-    am.expired_at = Set(Some(now));
-    am.update(&*tx).await?;
     audit::record(
         &*tx,
         now,
         audit::Event {
-            organization_id: via,
+            organization_id: Some(org),
             action: "signin_token.expire",
             actor: &c.principal,
-            target_account_id: Some(account_id),
-            data: json!({}),
+            target_account_id: Some(t.account_id),
+            data: json!({ "signInToken": link_ref(t.id) }),
         },
     )
     .await?;
@@ -160,11 +241,114 @@ pub async fn expire(c: &Caller, token: &str) -> AppResult<bool> {
     Ok(true)
 }
 
-/// `GET /signin/{token}`: the account it signs in, while it is live.
-pub async fn redeem(state: &AppState, token: &str) -> AppResult<Option<Uuid>> {
+/// Expire, inside the caller's transaction, the live links of `org` that
+/// `account` minted or is the target of (they lost the standing the link
+/// needs). Each expired link gets its audit event.
+pub async fn expire_links_of<C: ConnectionTrait>(
+    tx: &C,
+    actor: &Principal,
+    org: Uuid,
+    account: Uuid,
+    why: &'static str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let live = sign_in_token::Entity::find()
+        .filter(sign_in_token::Column::OrganizationId.eq(org))
+        .filter(sign_in_token::Column::ExpiredAt.is_null())
+        .filter(sign_in_token::Column::ExpiresAt.gt(now))
+        .filter(
+            Condition::any()
+                .add(sign_in_token::Column::AccountId.eq(account))
+                .add(sign_in_token::Column::CreatedByAccountId.eq(account)),
+        )
+        .all(tx)
+        .await?;
+    if live.is_empty() {
+        return Ok(());
+    }
+    sign_in_token::Entity::update_many()
+        .col_expr(sign_in_token::Column::ExpiredAt, Expr::value(now))
+        .filter(sign_in_token::Column::Id.is_in(live.iter().map(|l| l.id)))
+        .exec(tx)
+        .await?;
+    for l in live {
+        audit::record(
+            tx,
+            now,
+            audit::Event {
+                organization_id: Some(org),
+                action: "signin_token.expire",
+                actor,
+                target_account_id: Some(l.account_id),
+                data: json!({ "signInToken": link_ref(l.id), "reason": why }),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `GET /signin/{token}`: the session a live link yields, after the rules
+/// that allowed it are checked again. None: invalid, expired or no longer
+/// allowed (all answer the same).
+pub async fn redeem(state: &AppState, token: &str) -> AppResult<Option<(Uuid, Impersonation)>> {
     let now = state.clock.now();
-    Ok(find(state, token)
+    let Some(link) = find(state, token).await? else {
+        return Ok(None);
+    };
+    let (Some(org), Some(by)) = (link.organization_id, link.created_by_account_id) else {
+        return Ok(None);
+    };
+    if !link_holds(state, &link, now).await? {
+        return Ok(None);
+    }
+    let tx = state.db.write_tx().await?;
+    sign_in_token::Entity::update_many()
+        .col_expr(sign_in_token::Column::LastUsedAt, Expr::value(now))
+        .filter(sign_in_token::Column::Id.eq(link.id))
+        .exec(&*tx)
+        .await?;
+    let minter = Principal::person(by, false);
+    audit::record(
+        &*tx,
+        now,
+        audit::Event {
+            organization_id: Some(org),
+            action: "signin_token.redeem",
+            actor: &minter,
+            target_account_id: Some(link.account_id),
+            data: json!({ "signInToken": link_ref(link.id) }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((
+        link.account_id,
+        Impersonation {
+            organization_id: org,
+            actor_account_id: by,
+            link_id: link.id,
+        },
+    )))
+}
+
+/// `Organization.signInTokens`: its admins (and site admins) only.
+pub async fn list(c: &Caller, org_id: Uuid) -> AppResult<Select<sign_in_token::Entity>> {
+    let st = standing(c, org_id).await?;
+    st.require(st.person_admin())?;
+    Ok(sign_in_token::Entity::find().filter(sign_in_token::Column::OrganizationId.eq(org_id)))
+}
+
+/// One link, for whoever may list its organization's links.
+pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<sign_in_token::Model>> {
+    let Some(l) = sign_in_token::Entity::find_by_id(id)
+        .one(&c.state.db.conn)
         .await?
-        .filter(|t| t.expired_at.is_none() && t.expires_at > now)
-        .map(|t| t.account_id))
+    else {
+        return Ok(None);
+    };
+    let Some(org) = l.organization_id else {
+        return Ok(None);
+    };
+    Ok(standing(c, org).await?.person_admin().then_some(l))
 }

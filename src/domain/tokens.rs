@@ -18,7 +18,7 @@ use super::{audit, validate, Caller};
 use crate::app::AppState;
 use crate::auth::{tokens, Principal};
 use crate::db::lock_org;
-use crate::entity::{access_token, membership, organization, seat, service_account};
+use crate::entity::{access_token, membership, organization, seat, service_account, sign_in_token};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids;
 use crate::usage::UsageMetric;
@@ -357,10 +357,7 @@ pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
         .await?
         .rows_affected;
     if rows > 0 {
-        let holder = Principal::Person {
-            account_id: t.account_id,
-            site_admin: false,
-        };
+        let holder = Principal::person(t.account_id, false);
         audit::record(&*tx, now, audit::Event {
             organization_id: Some(t.organization_id),
             action: "token.revoke",
@@ -382,6 +379,7 @@ pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
 pub struct LastUsed {
     tokens: Mutex<HashMap<Uuid, DateTime<Utc>>>,
     service_accounts: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    sign_in_links: Mutex<HashMap<Uuid, DateTime<Utc>>>,
 }
 
 fn bump(map: &Mutex<HashMap<Uuid, DateTime<Utc>>>, id: Uuid, at: DateTime<Utc>) {
@@ -401,18 +399,27 @@ impl LastUsed {
         bump(&self.service_accounts, id, at);
     }
 
+    /// A request of a sign-in link's session.
+    pub fn touch_sign_in_link(&self, id: Uuid, at: DateTime<Utc>) {
+        bump(&self.sign_in_links, id, at);
+    }
+
     /// Write everything pending. A batch that cannot be written goes back
     /// into the map, so the next flush retries it.
     pub async fn flush(&self, state: &AppState) -> AppResult<()> {
         let tokens = std::mem::take(&mut *self.tokens.lock());
         let service_accounts = std::mem::take(&mut *self.service_accounts.lock());
-        let result = self.write(state, &tokens, &service_accounts).await;
+        let links = std::mem::take(&mut *self.sign_in_links.lock());
+        let result = self.write(state, &tokens, &service_accounts, &links).await;
         if result.is_err() {
-            for (id, at) in tokens {
-                bump(&self.tokens, id, at);
-            }
-            for (id, at) in service_accounts {
-                bump(&self.service_accounts, id, at);
+            for (map, pending) in [
+                (&self.tokens, tokens),
+                (&self.service_accounts, service_accounts),
+                (&self.sign_in_links, links),
+            ] {
+                for (id, at) in pending {
+                    bump(map, id, at);
+                }
             }
         }
         result
@@ -423,8 +430,9 @@ impl LastUsed {
         state: &AppState,
         tokens: &HashMap<Uuid, DateTime<Utc>>,
         service_accounts: &HashMap<Uuid, DateTime<Utc>>,
+        links: &HashMap<Uuid, DateTime<Utc>>,
     ) -> AppResult<()> {
-        if tokens.is_empty() && service_accounts.is_empty() {
+        if tokens.is_empty() && service_accounts.is_empty() && links.is_empty() {
             return Ok(());
         }
         let tx = state.db.conn.begin().await?;
@@ -440,6 +448,13 @@ impl LastUsed {
             service_account::Column::LastUsedAt,
             service_account::Column::Id,
             service_accounts,
+        )
+        .await?;
+        stamp::<sign_in_token::Entity>(
+            &tx,
+            sign_in_token::Column::LastUsedAt,
+            sign_in_token::Column::Id,
+            links,
         )
         .await?;
         tx.commit().await?;

@@ -14,6 +14,10 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub expired_at: Option<DateTimeUtc>,
     pub created_by_account_id: Option<Uuid>,
+    /// The organization the link's session may act in (None: a link from
+    /// before scoping, expired by the migration).
+    pub organization_id: Option<Uuid>,
+    pub last_used_at: Option<DateTimeUtc>,
 }
 
 /// Hand-written so the secret's hash never reaches a log.
@@ -27,6 +31,8 @@ impl std::fmt::Debug for Model {
             .field("expires_at", &self.expires_at)
             .field("expired_at", &self.expired_at)
             .field("created_by_account_id", &self.created_by_account_id)
+            .field("organization_id", &self.organization_id)
+            .field("last_used_at", &self.last_used_at)
             .finish()
     }
 }

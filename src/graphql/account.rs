@@ -127,9 +127,17 @@ pub async fn can_see_account(c: &Caller, account_id: Uuid) -> AppResult<bool> {
             site_admin: true, ..
         } => Ok(true),
         Principal::Person { account_id: me, .. } if *me == account_id => Ok(true),
-        Principal::Person { account_id: me, .. } => {
-            let shared = membership::Entity::find()
-                .filter(membership::Column::AccountId.eq(account_id))
+        Principal::Person {
+            account_id: me,
+            scope,
+            ..
+        } => {
+            let mut shared =
+                membership::Entity::find().filter(membership::Column::AccountId.eq(account_id));
+            if let Some(s) = scope {
+                shared = shared.filter(membership::Column::OrganizationId.eq(s.organization_id));
+            }
+            let shared = shared
                 .filter(
                     membership::Column::OrganizationId.in_subquery(
                         Query::select()
@@ -280,6 +288,9 @@ impl Account {
         let mut sel =
             membership::Entity::find().filter(membership::Column::AccountId.eq(self.model.id));
         match &c.principal {
+            Principal::Person { scope: Some(s), .. } => {
+                sel = sel.filter(membership::Column::OrganizationId.eq(s.organization_id));
+            }
             Principal::Person {
                 site_admin: true, ..
             } => {}

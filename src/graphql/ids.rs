@@ -17,6 +17,7 @@ pub const TYPES: &[&str] = &[
     "ServiceAccount",
     "Message",
     "AuditEvent",
+    "SignInToken",
 ];
 
 pub fn encode(kind: &str, id: Uuid) -> ID {

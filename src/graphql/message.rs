@@ -65,7 +65,11 @@ pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<Message>> {
     let Some(me) = c.principal.account_id() else {
         return Ok(None);
     };
-    let row = message::Entity::find_by_id(id)
+    let mut sel = message::Entity::find_by_id(id);
+    if let Some(s) = c.principal.scope() {
+        sel = sel.filter(message::Column::OrganizationId.eq(s.organization_id));
+    }
+    let row = sel
         .filter(
             message::Column::Id.in_subquery(
                 Query::select()
@@ -95,6 +99,10 @@ pub async fn inbox(c: &Caller, account_id: Uuid, args: PageArgs) -> AppResult<Me
     );
     if !owner {
         sel = sel.filter(message::Column::Id.is_null());
+    }
+    // A sign-in link's session reads only its organization's messages.
+    if let Some(s) = c.principal.scope() {
+        sel = sel.filter(message::Column::OrganizationId.eq(s.organization_id));
     }
     let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
     let rows = page

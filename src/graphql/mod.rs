@@ -17,6 +17,7 @@ pub mod query;
 pub mod scalars;
 pub mod seat;
 pub mod service_account;
+pub mod signin;
 pub mod subscription;
 pub mod token;
 pub mod usage;

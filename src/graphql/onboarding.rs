@@ -3,10 +3,11 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::ids;
+use super::invitation::Invitation;
 use super::member::Membership;
 use super::token::AccessToken;
 use super::user_error::UserError;
-use crate::domain::onboarding::{self, OnboardUser};
+use crate::domain::onboarding::{self, OnboardUser, Onboarded};
 use crate::domain::Caller;
 
 #[derive(InputObject)]
@@ -28,6 +29,8 @@ pub struct OnboardingResult {
     pub membership: Option<Membership>,
     pub access_token: Option<AccessToken>,
     pub error: Option<UserError>,
+    /// Set when the email belongs to an existing account that is not a member: it was sent an invitation (as `inviteMembers` does) and joins only by accepting it.
+    pub invitation: Option<Invitation>,
 }
 
 #[derive(SimpleObject)]
@@ -40,7 +43,7 @@ pub struct OnboardingMutations;
 
 #[Object]
 impl OnboardingMutations {
-    /// Automated onboarding: create or add each user, assign a seat, issue a token, and email the user a welcome and the token.
+    /// Automated onboarding: create each new user (or take an existing member), assign a seat, issue a token, and email the user a welcome and the token. An existing account that is not a member is invited instead.
     async fn onboard_users(
         &self,
         ctx: &Context<'_>,
@@ -62,17 +65,28 @@ impl OnboardingMutations {
             results: out
                 .into_iter()
                 .map(|o| match o.result {
-                    Ok(d) => OnboardingResult {
+                    Ok(Onboarded::Member {
+                        membership, token, ..
+                    }) => OnboardingResult {
                         email: o.email,
-                        membership: Some(Membership::new(d.membership, None)),
-                        access_token: Some(AccessToken(d.token)),
+                        membership: Some(Membership::new(membership, None)),
+                        access_token: Some(AccessToken(token)),
                         error: None,
+                        invitation: None,
+                    },
+                    Ok(Onboarded::Invited(inv)) => OnboardingResult {
+                        email: o.email,
+                        membership: None,
+                        access_token: None,
+                        error: None,
+                        invitation: Some(Invitation(inv)),
                     },
                     Err(e) => OnboardingResult {
                         email: o.email,
                         membership: None,
                         access_token: None,
                         error: Some(UserError::from(&e)),
+                        invitation: None,
                     },
                 })
                 .collect(),

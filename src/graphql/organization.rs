@@ -381,6 +381,22 @@ impl Organization {
         )
     }
 
+    /// Sign-in links minted for this organization's members (its admins and site admins only).
+    #[graphql(
+        complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
+    )]
+    async fn sign_in_tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::signin::SignInTokenConnection> {
+        let c = ctx.data::<Caller>()?;
+        Ok(super::signin::list(c, self.0.id, PageArgs::new(first, after, last, before)).await?)
+    }
+
     #[graphql(
         complexity = "crate::graphql::pagination::connection_cost(first, last, child_complexity)"
     )]

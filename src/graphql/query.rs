@@ -27,6 +27,7 @@ pub enum Node {
     Invitation(super::invitation::Invitation),
     Message(super::message::Message),
     AuditEvent(super::audit::AuditEvent),
+    SignInToken(super::signin::SignInToken),
 }
 
 #[derive(Default)]
@@ -115,6 +116,9 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
             .map(Node::Invitation),
         "Message" => super::message::node(c, uuid).await?.map(Node::Message),
         "AuditEvent" => super::audit::visible(c, uuid).await?.map(Node::AuditEvent),
+        "SignInToken" => crate::domain::signin::visible(c, uuid)
+            .await?
+            .map(|l| Node::SignInToken(super::signin::SignInToken(l))),
         _ => None,
     })
 }
@@ -192,9 +196,13 @@ impl QueryRoot {
             Principal::Person {
                 site_admin,
                 account_id,
+                scope,
             } => {
                 if all && !site_admin {
                     return Err(AppError::Forbidden("all: true is for site admins").into());
+                }
+                if let Some(s) = scope {
+                    sel = sel.filter(organization::Column::Id.eq(s.organization_id));
                 }
                 if !all {
                     sel = sel.filter(

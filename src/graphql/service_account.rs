@@ -113,6 +113,8 @@ pub struct CreateSignInTokenInput {
     pub account: ID,
     #[graphql(default = 3600)]
     pub expires_in_seconds: Option<i32>,
+    /// The one organization the link's session may act in (the caller is its ADMIN, the account a member below ADMIN). Default: the account's oldest such membership.
+    pub organization: Option<ID>,
 }
 
 #[derive(SimpleObject)]
@@ -120,11 +122,14 @@ pub struct CreateSignInTokenPayload {
     pub token: String,
     pub url: String,
     pub expires_at: DateTime<Utc>,
+    pub sign_in_token: super::signin::SignInToken,
 }
 
+/// Name the link by its secret or by its id (exactly one).
 #[derive(InputObject)]
 pub struct ExpireSignInTokenInput {
-    pub token: String,
+    pub token: Option<String>,
+    pub id: Option<ID>,
 }
 
 #[derive(SimpleObject)]
@@ -178,7 +183,7 @@ impl ServiceAccountMutations {
         })
     }
 
-    /// Org admins (of an organization the account belongs to) and site admins: a reusable sign-in token and URL for the account.
+    /// An organization's ADMIN (or a site admin): a reusable sign-in link for a member below ADMIN, whose session acts in that organization only.
     async fn create_sign_in_token(
         &self,
         ctx: &Context<'_>,
@@ -186,13 +191,27 @@ impl ServiceAccountMutations {
     ) -> Result<CreateSignInTokenPayload> {
         let c = ctx.data::<Caller>()?;
         let account = ids::decode(&input.account, "Account", &["account"])?;
-        let (token, expires_at) =
-            signin::create(c, account, input.expires_in_seconds.unwrap_or(3600)).await?;
-        let url = format!("{}/signin/{}", c.state.config.public_url(), token);
+        let organization = input
+            .organization
+            .as_ref()
+            .map(|o| ids::decode(o, "Organization", &["organization"]))
+            .transpose()?;
+        let minted = signin::create(
+            c,
+            account,
+            organization,
+            input.expires_in_seconds.unwrap_or(3600),
+        )
+        .await?;
+        let url = format!("{}/signin/{}", c.state.config.public_url(), minted.token);
+        let link = signin::visible(c, minted.id)
+            .await?
+            .ok_or(crate::error::AppError::NotFound)?;
         Ok(CreateSignInTokenPayload {
-            token,
+            token: minted.token,
             url,
-            expires_at,
+            expires_at: minted.expires_at,
+            sign_in_token: super::signin::SignInToken(link),
         })
     }
 
@@ -202,8 +221,19 @@ impl ServiceAccountMutations {
         input: ExpireSignInTokenInput,
     ) -> Result<ExpireSignInTokenPayload> {
         let c = ctx.data::<Caller>()?;
+        let which = match (input.token, input.id) {
+            (Some(t), None) => signin::LinkRef::Secret(t),
+            (None, Some(id)) => signin::LinkRef::Id(ids::decode(&id, "SignInToken", &["id"])?),
+            _ => {
+                return Err(crate::error::AppError::bad_input(
+                    &["token"],
+                    "give exactly one of token and id",
+                )
+                .into())
+            }
+        };
         Ok(ExpireSignInTokenPayload {
-            expired: signin::expire(c, &input.token).await?,
+            expired: signin::expire(c, which).await?,
         })
     }
 }

@@ -195,13 +195,19 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
-/// `GET /signin/{token}`: a session JWT while the sign-in token is live.
+/// `GET /signin/{token}`: a session JWT scoped to the link's organization,
+/// while the link is live and the rules that allowed it still hold.
 pub async fn signin(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match signin::redeem(&state, &token).await {
-        Ok(Some(account)) => match state.keys.issue(account, "person", None, state.clock.now()) {
-            Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
-            Err(_) => internal(),
-        },
+        Ok(Some((account, scope))) => {
+            match state
+                .keys
+                .issue_impersonation(account, scope, state.clock.now())
+            {
+                Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
+                Err(_) => internal(),
+            }
+        }
         Ok(None) => oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_grant",

@@ -1,0 +1,89 @@
+//! Sign-in links as an organization's admins see them: who, by whom, when
+//! — never the secret (only its hash is stored).
+
+use async_graphql::{Context, Object, Result, ID};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::account::{can_see_account, Account};
+use super::ids;
+use super::organization::Organization;
+use super::pagination::{Page, PageArgs, TotalCount};
+use crate::connection;
+use crate::domain::{signin, Caller};
+use crate::entity::sign_in_token;
+use crate::error::AppResult;
+
+#[derive(Clone)]
+pub struct SignInToken(pub sign_in_token::Model);
+
+connection!(SignInTokenConnection, SignInTokenEdge, SignInToken);
+
+async fn account(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<Account>> {
+    let Some(id) = id else { return Ok(None) };
+    let c = ctx.data::<Caller>()?;
+    let visible = can_see_account(c, id).await?;
+    Ok(c.loaders.account(id).await?.map(|a| Account {
+        model: a.into(),
+        email_visible: visible,
+    }))
+}
+
+/// A temporary sign-in link: an admin's session as one member, in one organization.
+#[Object]
+impl SignInToken {
+    pub async fn id(&self) -> ID {
+        ids::encode("SignInToken", self.0.id)
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.organization_id {
+            Some(o) => Ok(Some(Organization::load(ctx, o).await?)),
+            None => Ok(None),
+        }
+    }
+    /// The member the link signs in as.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        account(ctx, Some(self.0.account_id)).await
+    }
+    /// The admin who minted it (the session's actor).
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        account(ctx, self.0.created_by_account_id).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    /// When it was expired by hand (or by removing its minter or target).
+    async fn expired_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expired_at
+    }
+    /// Last redemption or request of its session (written in batches).
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    /// Not expired and before its expiry.
+    async fn active(&self, ctx: &Context<'_>) -> Result<bool> {
+        let now = ctx.data::<Caller>()?.now();
+        Ok(self.0.expired_at.is_none() && self.0.expires_at > now)
+    }
+}
+
+/// `Organization.signInTokens`.
+pub async fn list(c: &Caller, org_id: Uuid, args: PageArgs) -> AppResult<SignInTokenConnection> {
+    let page = Page::parse(&args, "SignInToken", c.state.cursor_key.clone())?;
+    let sel = signin::list(c, org_id).await?;
+    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
+    let rows = page
+        .apply(sel, sign_in_token::Column::Id)
+        .all(&c.state.db.conn)
+        .await?;
+    Ok(SignInTokenConnection::build(
+        &page,
+        rows,
+        |l| l.id,
+        SignInToken,
+        total,
+    ))
+}

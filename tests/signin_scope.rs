@@ -489,3 +489,36 @@ async fn links_are_listed_expired_by_id_and_audited() {
 
 const ASSIGN_ONE: &str =
     "mutation($i: SeatAccountsInput!) { assignSeats(input: $i) { results { error { code } } } }";
+
+/// A link session's seatChanges subscription ends when the link is expired.
+#[tokio::test]
+async fn a_link_sessions_subscription_ends_with_its_link() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let link = mint(&app, &w.admin, &w.billing_id).await;
+    let jwt = redeem(&app, link["url"].as_str().unwrap()).await.unwrap();
+    let mut ws = Client::ready(&app.base, false, &jwt).await;
+    ws.subscribe(
+        "s",
+        "subscription($o: ID!) { seatChanges(organization: $o) { kind used } }",
+        json!({"o": w.org_id}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let seat = |acc: &str| json!({"i": {"organization": w.org_id, "accounts": [acc]}});
+    app.ok(Some(&w.admin), ASSIGN_ONE, seat(&w.member_id)).await;
+    let d = ws.next_data(5).await.expect("the first seat change");
+    assert_eq!(d["data"]["seatChanges"]["kind"], "ASSIGNED", "{d}");
+    app.ok(
+        Some(&w.admin),
+        EXPIRE,
+        json!({"i": {"id": link["signInToken"]["id"]}}),
+    )
+    .await;
+    app.ok(Some(&w.admin), ASSIGN_ONE, seat(&w.billing_id))
+        .await;
+    match ws.recv(5).await {
+        Got::Msg(m) => assert_eq!(m["type"], "complete", "no event after expiry: {m}"),
+        other => panic!("the subscription should complete: {other:?}"),
+    }
+}

@@ -200,6 +200,19 @@ async fn impersonation(state: &AppState, sub: Uuid, claims: &Claims) -> AppResul
     Ok(scope)
 }
 
+/// Does a session's scope still hold (for long-lived subscriptions)?
+pub async fn scope_holds(state: &AppState, account_id: Uuid, scope: &Scope) -> AppResult<bool> {
+    let link: Option<sign_in_token::Model> = crate::db::first(
+        &state.db.conn,
+        &sign_in_token::Entity::find_by_id(scope.link_id).limit(1),
+    )
+    .await?;
+    match link {
+        Some(l) if l.account_id == account_id => link_holds(state, &l, state.clock.now()).await,
+        _ => Ok(false),
+    }
+}
+
 /// The rules a sign-in link was minted under, read again now (on redeem and
 /// on every request of its session).
 pub async fn link_holds(

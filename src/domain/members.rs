@@ -263,7 +263,7 @@ pub async fn update_role(
     // A link's target must stay below ADMIN and its minter ADMIN.
     if (before == Role::Admin) != (role == Role::Admin) {
         super::signin::expire_links_of(
-            &*tx,
+            &tx,
             &c.principal,
             org_id,
             account_id,
@@ -306,7 +306,7 @@ async fn drop_member(
     let seat_gone =
         super::seats::revoke_in(&**tx, c, m.organization_id, m.account_id, action).await?;
     super::signin::expire_links_of(
-        &**tx,
+        tx,
         &c.principal,
         m.organization_id,
         m.account_id,

@@ -26,8 +26,10 @@ use crate::app::AppState;
 use crate::auth::jwt::Impersonation;
 use crate::auth::principal::link_holds;
 use crate::auth::{tokens, Principal};
+use crate::db::WriteTx;
 use crate::entity::{account, membership, sign_in_token};
 use crate::error::{AppError, AppResult};
+use crate::events::Event;
 use crate::graphql::ids;
 
 pub const MIN_LIFETIME: i64 = 60;
@@ -225,6 +227,7 @@ pub async fn expire(c: &Caller, which: LinkRef) -> AppResult<bool> {
     if rows == 0 {
         return Ok(false);
     }
+    ended(&tx, org, t.account_id);
     audit::record(
         &*tx,
         now,
@@ -241,11 +244,20 @@ pub async fn expire(c: &Caller, which: LinkRef) -> AppResult<bool> {
     Ok(true)
 }
 
+/// Subscriptions of the link's sessions re-check their rights on this.
+fn ended(tx: &WriteTx<'_>, org: Uuid, target: Uuid) {
+    tx.emit(Event::AccessChanged {
+        organization_id: org,
+        account_id: Some(target),
+        service_account_id: None,
+    });
+}
+
 /// Expire, inside the caller's transaction, the live links of `org` that
 /// `account` minted or is the target of (they lost the standing the link
 /// needs). Each expired link gets its audit event.
-pub async fn expire_links_of<C: ConnectionTrait>(
-    tx: &C,
+pub async fn expire_links_of(
+    tx: &WriteTx<'_>,
     actor: &Principal,
     org: Uuid,
     account: Uuid,
@@ -261,7 +273,7 @@ pub async fn expire_links_of<C: ConnectionTrait>(
                 .add(sign_in_token::Column::AccountId.eq(account))
                 .add(sign_in_token::Column::CreatedByAccountId.eq(account)),
         )
-        .all(tx)
+        .all(&**tx)
         .await?;
     if live.is_empty() {
         return Ok(());
@@ -269,11 +281,12 @@ pub async fn expire_links_of<C: ConnectionTrait>(
     sign_in_token::Entity::update_many()
         .col_expr(sign_in_token::Column::ExpiredAt, Expr::value(now))
         .filter(sign_in_token::Column::Id.is_in(live.iter().map(|l| l.id)))
-        .exec(tx)
+        .exec(&**tx)
         .await?;
     for l in live {
+        ended(tx, org, l.account_id);
         audit::record(
-            tx,
+            &**tx,
             now,
             audit::Event {
                 organization_id: Some(org),

@@ -74,6 +74,12 @@ async fn allowed(c: &Caller, org_id: Uuid) -> AppResult<()> {
     if !exists {
         return Err(AppError::Unauthenticated);
     }
+    // A sign-in link's session watches only while its link holds.
+    if let (Some(acc), Some(scope)) = (c.principal.account_id(), c.principal.scope()) {
+        if !crate::auth::principal::scope_holds(&c.state, acc, &scope).await? {
+            return Err(AppError::Unauthenticated);
+        }
+    }
     let st = standing_in(conn, &c.principal, org_id).await?;
     st.require(st.billing())
 }

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod oauth;
 pub mod oauth_client;
 pub mod ops;
+pub mod pipeline;
 pub mod ws;
 
 use std::time::Duration;

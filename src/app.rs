@@ -48,7 +48,7 @@ impl AppState {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::with_max_operations(config.metrics_max_operations));
         let db = db::connect(
             &config.database_url(),
             config.db_pool,

@@ -193,15 +193,11 @@ pub async fn execute(
     Ok(resp)
 }
 
-/// The metrics label of a request's operation.
-pub fn label(_state: &AppState, _anonymous: bool, req: &GqlRequest) -> String {
-    match req.operation_name.as_deref() {
-        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            n.to_string()
-        }
-        Some(_) => "other".into(),
-        None => "anonymous".into(),
-    }
+/// The metrics label of a request's operation (bounded: see `Metrics`).
+pub fn label(state: &AppState, anonymous: bool, req: &GqlRequest) -> String {
+    state
+        .metrics
+        .operation_label(anonymous, req.operation_name.as_deref())
 }
 
 /// Count one answered operation on /metrics.

@@ -193,6 +193,10 @@ pub struct Config {
         global = true
     )]
     pub usage_flush_seconds: u64,
+    /// Serve /metrics on this address only (and not on --bind, which then
+    /// answers 404 for it); default: on --bind.
+    #[arg(long, env = "ORGRAPH_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
     /// Most distinct operation names that get their own label on
     /// orgraph_graphql_requests_total (the rest share `other`; anonymous
     /// callers' operations always share `anonymous`).

@@ -1,4 +1,5 @@
-//! /metrics stays bounded whatever operation names clients send.
+//! /metrics stays bounded whatever operation names clients send, and can be
+//! served on its own address.
 
 mod common;
 
@@ -97,4 +98,69 @@ async fn the_default_cap_is_200_names() {
         labels.len()
     );
     assert!(labels.len() <= 203, "{}", labels.len());
+}
+
+#[tokio::test]
+async fn metrics_bind_serves_metrics_there_and_not_on_the_main_bind() {
+    let app = TestApp::spawn_with(|c| c.metrics_bind = Some("127.0.0.1:0".parse().unwrap())).await;
+    let metrics = format!("http://{}", app.metrics_addr.unwrap());
+    named(&app, None, "Hello").await;
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = app
+        .http
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("orgraph_graphql_requests_total{operation=\"anonymous\",outcome=\"ok\"} 1"));
+    // Only /metrics there: no GraphQL on the metrics address.
+    let res = app
+        .http
+        .post(format!("{metrics}/graphql"))
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn the_binary_serves_metrics_bind_and_stops_it_on_sigterm() {
+    use common::process::{free_port, orgraph, sigterm, wait_exit, wait_ready};
+    let dir = tempfile::tempdir().unwrap();
+    let (db_url, _pg) = common::process_database(dir.path()).await;
+    let (port, mport) = (free_port(), free_port());
+    let mut child = orgraph(&db_url, dir.path())
+        .env("ORGRAPH_METRICS_BIND", format!("127.0.0.1:{mport}"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let metrics = format!("http://127.0.0.1:{mport}/metrics");
+    wait_ready(&base).await;
+    let http = reqwest::Client::new();
+    let res = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = http.get(&metrics).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("orgraph_db_queries_total"));
+    sigterm(&child);
+    let status = wait_exit(&mut child, std::time::Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}");
+    assert!(
+        http.get(&metrics).send().await.is_err(),
+        "the metrics listener is closed"
+    );
 }

@@ -302,9 +302,24 @@ async fn a_service_accounts_socket_operations_count_as_api_requests() {
     for i in 0..3 {
         data_of(&mut c, &format!("q{i}"), "{ __typename }", json!({})).await;
     }
-    // A subscription counts once, when it starts.
+    assert_eq!(api_requests(&app, &w.admin).await - before, 3.0);
+    // A subscription counts once, when it starts (in its own task: wait for it).
     c.subscribe("s", SUB, json!({"o": w.org_id})).await;
+    let mut counted = 0.0;
+    for _ in 0..50 {
+        counted = api_requests(&app, &w.admin).await - before;
+        if counted >= 4.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(counted, 4.0);
+    // And only once, however long it runs.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
+        .await
+        .ok();
+    assert!(c.next_data(5).await.is_some());
     assert_eq!(api_requests(&app, &w.admin).await - before, 4.0);
 }
 

@@ -48,7 +48,7 @@ impl AppState {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::with_max_operations(config.metrics_max_operations));
         let db = db::connect(
             &config.database_url(),
             config.db_pool,
@@ -130,19 +130,21 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = TcpListener::bind(state.config.bind)
         .await
         .with_context(|| format!("binding {}", state.config.bind))?;
+    let metrics_listener = match state.config.metrics_bind {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr} (--metrics-bind)"))?,
+        ),
+        None => None,
+    };
     tracing::info!(
         addr = %listener.local_addr()?,
         database = %state.db.backend_name(),
         "orgraph listening; GraphiQL at {}/",
         state.config.public_url()
     );
-    let router = crate::http::router(state.clone());
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    serve_on(state.clone(), listener, metrics_listener, shutdown_signal()).await?;
     if let Err(e) = crate::usage::flush(&state).await {
         tracing::warn!(error = ?e.code(), "final usage flush failed; counts since the last flush are lost");
     }
@@ -152,6 +154,42 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     // Deliver what is due now; anything left stays in the outbox for the next start.
     state.mail.stop().await;
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Serve the router on `listener` (and /metrics alone on `metrics`, when
+/// given) until `shutdown` resolves; then both stop accepting and drain.
+/// What `serve` and the test harness run.
+pub async fn serve_on(
+    state: AppState,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        // Err: the sender is gone, which also means stop.
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let main = axum::serve(
+        listener,
+        crate::http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let metrics = async {
+        let Some(l) = metrics else {
+            return Ok(());
+        };
+        tracing::info!(addr = %l.local_addr()?, "metrics listening");
+        axum::serve(l, crate::http::metrics_router(state.clone()))
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .await
+    };
+    tokio::try_join!(std::future::IntoFuture::into_future(main), metrics)?;
     Ok(())
 }
 

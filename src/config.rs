@@ -193,6 +193,20 @@ pub struct Config {
         global = true
     )]
     pub usage_flush_seconds: u64,
+    /// Serve /metrics on this address only (and not on --bind, which then
+    /// answers 404 for it); default: on --bind.
+    #[arg(long, env = "ORGRAPH_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Most distinct operation names that get their own label on
+    /// orgraph_graphql_requests_total (the rest share `other`; anonymous
+    /// callers' operations always share `anonymous`).
+    #[arg(
+        long,
+        env = "ORGRAPH_METRICS_MAX_OPERATIONS",
+        default_value_t = crate::metrics::DEFAULT_MAX_OPERATIONS,
+        global = true
+    )]
+    pub metrics_max_operations: usize,
     /// Seconds between `lastUsedAt` flushes (tokens, service accounts). Not a
     /// flag: embedders and tests set it; 5 s keeps the column fresh enough
     /// for an admin console at one UPDATE per table per interval.

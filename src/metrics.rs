@@ -23,8 +23,23 @@ pub struct ListLabels {
     pub path: &'static str,
 }
 
+/// Reserved operation labels: the operations of anonymous callers, those
+/// without a name, and those past the cap of distinct names (or with a name
+/// that is not a plain GraphQL name).
+pub const ANONYMOUS: &str = "anonymous";
+pub const UNNAMED: &str = "unnamed";
+pub const OTHER: &str = "other";
+
+/// Default for `--metrics-max-operations`.
+pub const DEFAULT_MAX_OPERATIONS: usize = 200;
+
 pub struct Metrics {
     registry: Registry,
+    /// Operation names that have a label of their own: the first
+    /// `max_operations` distinct names signed-in callers sent. Bounded, so
+    /// no client can grow the label set (and /metrics) without end.
+    operations: parking_lot::Mutex<std::collections::HashSet<Box<str>>>,
+    max_operations: usize,
     /// `graphql_lists{path="plain"}` and `{path="generic"}`, created once:
     /// counted on every list, so no label lookup there.
     pub lists_plain: Counter<u64, AtomicU64>,
@@ -42,6 +57,11 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::with_max_operations(DEFAULT_MAX_OPERATIONS)
+    }
+
+    /// At most `max_operations` operation names get their own label.
+    pub fn with_max_operations(max_operations: usize) -> Self {
         let mut registry = Registry::with_prefix("orgraph");
         let db_queries = Counter::default();
         registry.register(
@@ -107,6 +127,8 @@ impl Metrics {
         );
         Metrics {
             registry,
+            operations: Default::default(),
+            max_operations,
             lists_plain,
             lists_generic,
             db_queries,
@@ -119,6 +141,35 @@ impl Metrics {
             mails_sent,
             mail_failures,
         }
+    }
+
+    /// The `operation` label for an operation: anonymous callers' share
+    /// one label whatever they send; a signed-in caller's named operation
+    /// gets its name while fewer than `max_operations` names are known (or
+    /// when it is one of them), else `other`.
+    pub fn operation_label(&self, anonymous: bool, name: Option<&str>) -> String {
+        if anonymous {
+            return ANONYMOUS.into();
+        }
+        let Some(name) = name else {
+            return UNNAMED.into();
+        };
+        let plain = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && ![ANONYMOUS, UNNAMED, OTHER].contains(&name);
+        if !plain {
+            return OTHER.into();
+        }
+        let mut known = self.operations.lock();
+        if known.contains(name) {
+            return name.into();
+        }
+        if known.len() < self.max_operations {
+            known.insert(name.into());
+            return name.into();
+        }
+        OTHER.into()
     }
 
     pub fn render(&self) -> String {

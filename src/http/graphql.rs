@@ -1,4 +1,5 @@
-//! GraphQL over HTTP and websocket.
+//! GraphQL over HTTP (the websocket transport is ws.rs; both go through
+//! pipeline.rs).
 //!
 //! async-graphql-axum's own extractor parses a `text/plain` POST as JSON and
 //! runs mutations sent by GET — both CSRF paths — and runs batches of any
@@ -18,12 +19,10 @@ use axum::Extension;
 use serde_json::json;
 use tower_http::request_id::RequestId;
 
+use super::pipeline::{self, Refusal};
 use crate::app::AppState;
-use crate::auth::principal::authenticate;
-use crate::auth::Principal;
 use crate::domain::Caller;
 use crate::error::{AppError, ErrorCode};
-use crate::metrics::RequestLabels;
 
 pub const MAX_BATCH: usize = 10;
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -82,8 +81,8 @@ async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match authenticate(state, auth).await {
-        Ok(p) => Ok(Caller::new(state.clone(), p)),
+    match pipeline::authenticate(state, auth).await {
+        Ok((caller, _)) => Ok(caller),
         Err(AppError::Unauthenticated) => Err(error_response(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthenticated,
@@ -97,41 +96,28 @@ async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
     }
 }
 
-fn op_label(req: &GqlRequest) -> String {
-    match req.operation_name.as_deref() {
-        Some(n) if n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            n.to_string()
+/// An HTTP answer for a refusal of the pipeline.
+fn refusal_response(refusal: &Refusal, request_id: &str, headers: &HeaderMap) -> Response {
+    let status = match refusal {
+        Refusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        Refusal::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+        Refusal::Nul | Refusal::TooManyAliases(_) if wants_graphql_response(headers) => {
+            StatusCode::BAD_REQUEST
         }
-        Some(_) => "other".into(),
-        None => "anonymous".into(),
+        Refusal::Nul | Refusal::TooManyAliases(_) => StatusCode::OK,
+    };
+    let body = json!({ "errors": refusal.errors(request_id) });
+    let mut res = (status, axum::Json(body)).into_response();
+    if let Refusal::RateLimited(wait) = refusal {
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
+    res
 }
 
-/// A database error a resolver passed up with `?` (not through AppError)
-/// carries the database's own text and no code: log it, answer INTERNAL
-/// with the request id. Returns whether `e` was one.
-pub fn hide_database_error(e: &mut async_graphql::ServerError, request_id: &str) -> bool {
-    let from_db = e.source::<sea_orm::DbErr>().is_some()
-        || e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
-            .is_some();
-    let coded = e
-        .extensions
-        .as_ref()
-        .is_some_and(|x| x.get("code").is_some());
-    if !from_db || coded {
-        return false;
-    }
-    tracing::error!(request_id, error = %e.message, "internal error in a resolver");
-    e.message = "internal error".into();
-    let ext = e.extensions.get_or_insert_with(Default::default);
-    ext.set("code", "INTERNAL");
-    ext.set("requestId", request_id);
-    true
-}
-
-/// Per-principal rate limit (anonymous callers by IP), then the alias cap,
-/// then execution under the request timeout (dropping the future rolls any
-/// open transaction back).
+/// The pipeline (admission checks, then execution under the timeout with
+/// post-processing), and the answer in GraphQL-over-HTTP terms.
 async fn execute(
     state: &AppState,
     caller: Caller,
@@ -140,142 +126,21 @@ async fn execute(
     request_id: &str,
     headers: &HeaderMap,
 ) -> Response {
-    let key = match &caller.principal {
-        Principal::Person { account_id, .. } => format!("a:{account_id}"),
-        Principal::Service {
-            service_account_id, ..
-        } => format!("s:{service_account_id}"),
-        Principal::Anonymous => format!("ip:{}", peer.ip()),
-    };
-    if let Err(wait) = state.limits.graphql(key) {
-        let mut res = error_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::RateLimited,
-            "rate limit exceeded; retry later",
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return res;
-    }
     let mut requests: Vec<&mut GqlRequest> = match &mut batch {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(rs) => rs.iter_mut().collect(),
     };
-    // PostgreSQL text cannot hold NUL, and no field of ours may contain one:
-    // refuse it here, for every input, instead of failing deep inside a query.
-    let has_nul = requests.iter().any(|r| {
-        r.query.contains('\0')
-            || serde_json::to_string(&r.variables)
-                .map(|v| v.contains("\\u0000"))
-                .unwrap_or(false)
-    });
-    if has_nul {
-        let status = if wants_graphql_response(headers) {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        return error_response(
-            status,
-            ErrorCode::BadUserInput,
-            "NUL characters are not allowed in any input",
-        );
+    if let Err(r) = pipeline::admit(state, &caller.principal, peer, &mut requests) {
+        return refusal_response(&r, request_id, headers);
     }
-    // Parsed once (or taken from the cache); the engine reuses the document.
-    let aliases: usize = requests
-        .iter_mut()
-        .filter_map(|r| state.documents.prepare(r))
-        .sum();
-    if aliases > state.config.max_aliases {
-        let status = if wants_graphql_response(headers) {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        return error_response(
-            status,
-            ErrorCode::QueryTooComplex,
-            &format!("at most {} aliases per request", state.config.max_aliases),
-        );
-    }
-    let limit = std::time::Duration::from_secs(state.config.request_timeout.max(1));
-    match tokio::time::timeout(limit, run(state, caller, batch, request_id, headers)).await {
-        Ok(res) => res,
-        Err(_) => {
-            tracing::warn!(request_id, "request timed out; cancelled");
-            let body = json!({ "errors": [{ "message": "the request took too long and was cancelled", "extensions": { "code": "INTERNAL", "requestId": request_id } }] });
-            (StatusCode::GATEWAY_TIMEOUT, axum::Json(body)).into_response()
-        }
-    }
-}
-
-async fn run(
-    state: &AppState,
-    caller: Caller,
-    batch: BatchRequest,
-    request_id: &str,
-    headers: &HeaderMap,
-) -> Response {
-    let labels: Vec<String> = match &batch {
-        BatchRequest::Single(r) => vec![op_label(r)],
-        BatchRequest::Batch(rs) => rs.iter().map(op_label).collect(),
+    let resp = match pipeline::execute(state, caller, batch, request_id).await {
+        Ok(resp) => resp,
+        Err(r) => return refusal_response(&r, request_id, headers),
     };
-    // API_REQUESTS: each operation a service account runs in its organization's name.
-    if let crate::auth::Principal::Service {
-        organization_id, ..
-    } = caller.principal
-    {
-        state.usage.incr(
-            organization_id,
-            crate::usage::UsageMetric::ApiRequests,
-            labels.len() as i64,
-            state.clock.now(),
-        );
-    }
-    let mut resp = state.schema.execute_batch(batch.data(caller)).await;
-    let responses: Vec<&mut async_graphql::Response> = match &mut resp {
-        BatchResponse::Single(r) => vec![r],
-        BatchResponse::Batch(rs) => rs.iter_mut().collect(),
+    let all_request_errors = match &resp {
+        BatchResponse::Single(r) => request_error(r),
+        BatchResponse::Batch(rs) => rs.iter().all(request_error),
     };
-    let mut all_request_errors = true;
-    for (i, r) in responses.into_iter().enumerate() {
-        let mut outcome = if r.errors.is_empty() { "ok" } else { "error" };
-        for e in r.errors.iter_mut() {
-            let unexpected = hide_database_error(e, request_id);
-            let ext = e.extensions.get_or_insert_with(Default::default);
-            let is_internal =
-                matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
-            if is_internal || unexpected {
-                outcome = "internal";
-                ext.set("requestId", request_id);
-            } else if ext.get("code").is_none() {
-                // Parse/validation errors and limit refusals from the engine.
-                let code = if e.message.contains("too complex")
-                    || e.message.contains("nested too deep")
-                    || e.message.contains("too many directives")
-                    || e.message.contains("recursion")
-                {
-                    "QUERY_TOO_COMPLEX"
-                } else {
-                    "BAD_USER_INPUT"
-                };
-                ext.set("code", code);
-            }
-        }
-        if r.data != async_graphql::Value::Null || r.errors.is_empty() {
-            all_request_errors = false;
-        }
-        let label = labels.get(i).cloned().unwrap_or_else(|| "anonymous".into());
-        state
-            .metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                operation: label,
-                outcome: outcome.into(),
-            })
-            .inc();
-    }
     let graphql_response = wants_graphql_response(headers);
     let status = if graphql_response && all_request_errors {
         StatusCode::BAD_REQUEST
@@ -289,6 +154,11 @@ async fn run(
         "application/json"
     };
     (status, [(header::CONTENT_TYPE, ct)], body).into_response()
+}
+
+/// An answer without data, only errors (nothing ran).
+fn request_error(r: &async_graphql::Response) -> bool {
+    r.data == async_graphql::Value::Null && !r.errors.is_empty()
 }
 
 pub async fn post_graphql(
@@ -392,21 +262,6 @@ pub async fn post_graphql(
 
 const BODY_LIMIT_FILE: usize = 1024 * 1024;
 
-fn operation_type(req: &GqlRequest) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(&req.query).ok()?;
-    match (&req.operation_name, doc.operations) {
-        (None, async_graphql::parser::types::DocumentOperations::Single(op)) => Some(op.node.ty),
-        (Some(name), async_graphql::parser::types::DocumentOperations::Multiple(ops)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op.node.ty),
-        (Some(_), async_graphql::parser::types::DocumentOperations::Single(op)) => Some(op.node.ty),
-        (None, async_graphql::parser::types::DocumentOperations::Multiple(ops)) => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-    }
-}
-
 /// GET: queries only (GraphQL-over-HTTP: a mutation over GET is 405).
 pub async fn get_graphql(
     State(state): State<AppState>,
@@ -416,7 +271,7 @@ pub async fn get_graphql(
     RawQuery(query): RawQuery,
 ) -> Response {
     let request_id = rid(&request_id);
-    let req = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
+    let mut req = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(r) => r,
         Err(_) => {
             return error_response(
@@ -426,7 +281,7 @@ pub async fn get_graphql(
             )
         }
     };
-    if let Some(ty) = operation_type(&req) {
+    if let Some(ty) = pipeline::operation_type(&mut req) {
         if ty != OperationType::Query {
             let mut res = error_response(
                 StatusCode::METHOD_NOT_ALLOWED,

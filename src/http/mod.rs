@@ -9,6 +9,7 @@ pub mod limits;
 pub mod oauth;
 pub mod oauth_client;
 pub mod ops;
+pub mod pipeline;
 pub mod ws;
 
 use std::time::Duration;
@@ -62,10 +63,20 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
+/// /metrics alone, for `--metrics-bind` (an address operators can keep off
+/// the public network: it shows every tenant's operation names).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+}
+
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let cors = cors(&state.config.cors_origins);
-    Router::new()
+    // With --metrics-bind, /metrics is served there only (404 here).
+    let metrics_here = state.config.metrics_bind.is_none();
+    let routes = Router::new()
         .route("/", get(graphiql::page))
         .route("/graphiql/assets/{*path}", get(graphiql::asset))
         .route(
@@ -79,8 +90,13 @@ pub fn router(state: AppState) -> Router {
         .route("/signin/{token}", get(oauth_client::signin))
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/readyz", get(ops::readyz));
+    let routes = if metrics_here {
+        routes.route("/metrics", get(ops::metrics))
+    } else {
+        routes
+    };
+    routes
         .with_state(state)
         .layer(tower::util::option_layer(cors))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -93,6 +93,9 @@ pub fn postgres_server() -> Option<String> {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where /metrics is served when the config set `metrics_bind` (any
+    /// port, 0 included: this is the bound one).
+    pub metrics_addr: Option<SocketAddr>,
     pub base: String,
     pub http: reqwest::Client,
     pub clock: Arc<TestClock>,
@@ -165,24 +168,27 @@ impl TestApp {
         config.bind = addr;
         config.public_url = Some(format!("http://{addr}"));
         tweak(&mut config);
+        let metrics_listener = match config.metrics_bind {
+            Some(a) => Some(tokio::net::TcpListener::bind(a).await.unwrap()),
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().map(|l| l.local_addr().unwrap());
+        config.metrics_bind = metrics_addr;
         let clock = Arc::new(TestClock::default());
         let state = AppState::build(config, clock.clone())
             .await
             .expect("app state");
-        let router = orgraph::http::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = state.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+            let _ = orgraph::app::serve_on(served, listener, metrics_listener, async {
                 let _ = rx.await;
             })
             .await;
         });
         TestApp {
             addr,
+            metrics_addr,
             base: format!("http://{addr}"),
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
@@ -276,9 +282,13 @@ impl TestApp {
     /// One series of `/metrics`, named as printed (labels included, e.g.
     /// `orgraph_graphql_lists_total{path="plain"}`); None when absent.
     pub async fn metric(&self, series: &str) -> Option<f64> {
+        let base = match self.metrics_addr {
+            Some(a) => format!("http://{a}"),
+            None => self.base.clone(),
+        };
         let text = self
             .http
-            .get(self.url("/metrics"))
+            .get(format!("{base}/metrics"))
             .send()
             .await
             .unwrap()

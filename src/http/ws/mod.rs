@@ -7,17 +7,25 @@
 //! * legacy `graphql-ws` (subscriptions-transport-ws): connection_error then
 //!   close 4403 on a refused init; `ka` keep-alives.
 //!
+//! Every operation (`subscribe` / `start`) goes through the same pipeline
+//! as an HTTP request (pipeline.rs): the principal is read afresh from the
+//! bearer token kept since connection_init (an expired JWT or a deleted
+//! account or service account closes the socket with 4403), with a fresh
+//! `Caller`; then the rate limit, NUL check, alias cap, usage counting,
+//! timeout (queries and mutations), error codes and metrics.
+//!
 //! Outgoing messages go through a bounded queue: a client that does not
 //! read stalls only its own subscriptions, which then fall behind the event
 //! bus and are told so and ended (see graphql/subscription.rs).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{Data, Request as GqlRequest};
+use async_graphql::Request as GqlRequest;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -27,8 +35,9 @@ use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::auth::principal::authenticate_session;
-use crate::domain::Caller;
-use crate::graphql::subscription::SessionExpiry;
+use operation::{start, Credential, Session};
+
+mod operation;
 
 pub const MAX_MESSAGE: usize = 64 * 1024;
 pub const MAX_SUBSCRIPTIONS: usize = 100;
@@ -75,6 +84,7 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
 
 pub async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -96,7 +106,7 @@ pub async fn websocket(
     };
     ws.protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(4 * MAX_MESSAGE)
-        .on_upgrade(move |socket| run(socket, state, proto))
+        .on_upgrade(move |socket| run(socket, state, proto, peer))
 }
 
 fn text(v: Value) -> Message {
@@ -126,7 +136,7 @@ fn close(code: u16, reason: &str) -> Message {
 
 type Subs = Arc<Mutex<HashMap<String, tokio::task::AbortHandle>>>;
 
-async fn run(socket: WebSocket, state: AppState, proto: Proto) {
+async fn run(socket: WebSocket, state: AppState, proto: Proto, peer: SocketAddr) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut out_rx) = mpsc::channel::<Message>(OUT_QUEUE);
     let writer = tokio::spawn(async move {
@@ -154,8 +164,8 @@ async fn run(socket: WebSocket, state: AppState, proto: Proto) {
         let _ = sink.close().await;
     });
     let subs: Subs = Default::default();
-    if let Some(data) = handshake(&mut stream, &out, &state, proto).await {
-        let data = Arc::new(data);
+    if let Some(session) = handshake(&mut stream, &out, &state, proto, peer).await {
+        let session = Arc::new(session);
         let keepalive = (proto == Proto::Legacy).then(|| {
             let out = out.clone();
             tokio::spawn(async move {
@@ -168,11 +178,17 @@ async fn run(socket: WebSocket, state: AppState, proto: Proto) {
                 }
             })
         });
-        while let Some(Ok(msg)) = stream.next().await {
+        loop {
+            // Also stop reading once the writer is gone (it closed the socket).
+            let msg = tokio::select! {
+                m = stream.next() => m,
+                _ = out.closed() => break,
+            };
+            let Some(Ok(msg)) = msg else { break };
             let Some(raw) = incoming(msg, &out).await else {
                 break;
             };
-            if !handle(&raw, proto, &state, &data, &out, &subs).await {
+            if !handle(&raw, proto, &state, &session, &out, &subs).await {
                 break;
             }
         }
@@ -212,7 +228,8 @@ async fn handshake(
     out: &mpsc::Sender<Message>,
     state: &AppState,
     proto: Proto,
-) -> Option<Data> {
+    peer: SocketAddr,
+) -> Option<Session> {
     let first = tokio::time::timeout(INIT_TIMEOUT, async {
         loop {
             match stream.next().await {
@@ -251,14 +268,13 @@ async fn handshake(
     let auth = payload["Authorization"]
         .as_str()
         .or_else(|| payload["authorization"].as_str());
-    let session = match auth {
+    let accepted = match auth {
         Some(a) => authenticate_session(state, Some(a))
             .await
-            .ok()
-            .filter(|(p, _)| !p.is_anonymous()),
-        None => None,
+            .is_ok_and(|(p, _)| !p.is_anonymous()),
+        None => false,
     };
-    let Some((principal, expires)) = session else {
+    let (true, Some(auth)) = (accepted, auth) else {
         if proto == Proto::Legacy {
             let _ = out
                 .send(text(
@@ -269,16 +285,15 @@ async fn handshake(
         let _ = out.send(close(4403, "Forbidden")).await;
         return None;
     };
-    let mut data = Data::default();
-    data.insert(Caller::new(state.clone(), principal));
-    if let Some(e) = expires {
-        data.insert(SessionExpiry(e));
-    }
+    let session = Session {
+        credential: Credential::new(auth),
+        peer,
+    };
     let _ = out.send(text(json!({"type": "connection_ack"}))).await;
     if proto == Proto::Legacy {
         let _ = out.send(text(json!({"type": "ka"}))).await;
     }
-    Some(data)
+    Some(session)
 }
 
 /// One client message after the handshake; false ends the connection.
@@ -286,7 +301,7 @@ async fn handle(
     raw: &str,
     proto: Proto,
     state: &AppState,
-    data: &Arc<Data>,
+    session: &Arc<Session>,
     out: &mpsc::Sender<Message>,
     subs: &Subs,
 ) -> bool {
@@ -315,7 +330,7 @@ async fn handle(
                 let _ = out.send(close(4400, "invalid subscribe payload")).await;
                 return false;
             };
-            start(id, req, proto, state, data, out, subs).await
+            start(id, req, proto, state, session, out, subs).await
         }
         (Some("complete"), Some(id)) | (Some("stop"), Some(id)) => {
             if let Some(h) = subs.lock().remove(&id) {
@@ -332,80 +347,4 @@ async fn handle(
             false
         }
     }
-}
-
-async fn start(
-    id: String,
-    req: GqlRequest,
-    proto: Proto,
-    state: &AppState,
-    data: &Arc<Data>,
-    out: &mpsc::Sender<Message>,
-    subs: &Subs,
-) -> bool {
-    {
-        let s = subs.lock();
-        if s.contains_key(&id) {
-            drop(s);
-            let _ = out.try_send(close(4409, &format!("Subscriber for {id} already exists")));
-            return false;
-        }
-        if s.len() >= MAX_SUBSCRIPTIONS {
-            drop(s);
-            let err = json!([{"message": format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"), "extensions": {"code": "QUERY_TOO_COMPLEX"}}]);
-            let _ = out.try_send(text(json!({"type": "error", "id": id, "payload": err})));
-            return true;
-        }
-    }
-    let caller = data
-        .get(&std::any::TypeId::of::<Caller>())
-        .and_then(|d| d.downcast_ref::<Caller>())
-        .cloned();
-    let expiry = data
-        .get(&std::any::TypeId::of::<SessionExpiry>())
-        .and_then(|d| d.downcast_ref::<SessionExpiry>())
-        .copied();
-    let Some(caller) = caller else { return false };
-    let mut req = req.data(caller);
-    if let Some(e) = expiry {
-        req = req.data(e);
-    }
-    let schema = state.schema.clone();
-    let out2 = out.clone();
-    let subs2 = subs.clone();
-    let id2 = id.clone();
-    let task = tokio::spawn(async move {
-        let mut s = schema.execute_stream(req);
-        let mut first = true;
-        // Correlates an INTERNAL error in this stream with the log.
-        let request_id = uuid::Uuid::now_v7().to_string();
-        while let Some(mut resp) = s.next().await {
-            for e in resp.errors.iter_mut() {
-                super::graphql::hide_database_error(e, &request_id);
-            }
-            let request_error =
-                first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
-            first = false;
-            // Serialized straight to text (not through a serde_json::Value):
-            // with thousands of subscribers this runs once per subscriber
-            // for every event.
-            let msg = if request_error && proto == Proto::TransportWs {
-                frame("error", &id2, &resp.errors)
-            } else {
-                frame(proto.next(), &id2, &resp)
-            };
-            if out2.send(msg).await.is_err() {
-                return;
-            }
-            if request_error {
-                break;
-            }
-        }
-        subs2.lock().remove(&id2);
-        let _ = out2
-            .send(text(json!({"type": "complete", "id": id2})))
-            .await;
-    });
-    subs.lock().insert(id, task.abort_handle());
-    true
 }

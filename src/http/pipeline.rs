@@ -1,0 +1,265 @@
+//! The one request pipeline: what every GraphQL operation passes, whether it
+//! came as an HTTP request or as a message on a websocket.
+//!
+//! Authentication (fresh rows, a fresh `Caller` with its own loaders), the
+//! per-principal rate limit, the NUL check, the alias cap, usage counting,
+//! the request timeout, error post-processing (contract codes, request id,
+//! database text hidden) and metrics. The transports only turn the outcome
+//! into their own framing (an HTTP status, a websocket frame or close code).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse};
+use chrono::{DateTime, Utc};
+
+use crate::app::AppState;
+use crate::auth::principal::authenticate_session;
+use crate::auth::Principal;
+use crate::domain::Caller;
+use crate::error::{AppResult, ErrorCode};
+use crate::metrics::RequestLabels;
+
+/// Why the pipeline refused an operation before (or instead of) answering it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Over the per-principal rate limit; retry after this long.
+    RateLimited(Duration),
+    /// A NUL character somewhere in the query or the variables.
+    Nul,
+    /// More aliases than `--max-aliases`.
+    TooManyAliases(usize),
+    /// Ran longer than `--request-timeout` and was cancelled.
+    TimedOut,
+}
+
+impl Refusal {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Refusal::RateLimited(_) => ErrorCode::RateLimited,
+            Refusal::Nul => ErrorCode::BadUserInput,
+            Refusal::TooManyAliases(_) => ErrorCode::QueryTooComplex,
+            Refusal::TimedOut => ErrorCode::Internal,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::RateLimited(_) => "rate limit exceeded; retry later".into(),
+            Refusal::Nul => "NUL characters are not allowed in any input".into(),
+            Refusal::TooManyAliases(max) => format!("at most {max} aliases per request"),
+            Refusal::TimedOut => "the request took too long and was cancelled".into(),
+        }
+    }
+
+    /// The GraphQL error list a client gets (INTERNAL ones carry the request id).
+    pub fn errors(&self, request_id: &str) -> serde_json::Value {
+        let mut ext = serde_json::json!({ "code": self.code().as_str() });
+        if self.code() == ErrorCode::Internal {
+            ext["requestId"] = request_id.into();
+        }
+        serde_json::json!([{ "message": self.message(), "extensions": ext }])
+    }
+}
+
+/// The principal behind an `Authorization` value, read fresh (JWT checked
+/// against the clock, the account or service account and its site-admin
+/// flag re-read), with a new `Caller` whose loaders start empty. Called for
+/// every HTTP request and every websocket operation.
+pub async fn authenticate(
+    state: &AppState,
+    authorization: Option<&str>,
+) -> AppResult<(Caller, Option<DateTime<Utc>>)> {
+    let (principal, expires) = authenticate_session(state, authorization).await?;
+    Ok((Caller::new(state.clone(), principal), expires))
+}
+
+/// The rate-limit key of a principal: the same on every transport, so a
+/// socket and HTTP requests of one principal draw on one budget.
+pub fn rate_key(principal: &Principal, peer: SocketAddr) -> String {
+    match principal {
+        Principal::Person { account_id, .. } => format!("a:{account_id}"),
+        Principal::Service {
+            service_account_id, ..
+        } => format!("s:{service_account_id}"),
+        Principal::Anonymous => format!("ip:{}", peer.ip()),
+    }
+}
+
+/// The checks before anything runs, in order: rate limit (one token per
+/// request or websocket operation), NUL (PostgreSQL text cannot hold it and
+/// no field of ours may contain one), aliases (the engine has no cap). Each
+/// request gets its parsed document here (cached by text), which the engine
+/// then reuses.
+pub fn admit(
+    state: &AppState,
+    principal: &Principal,
+    peer: SocketAddr,
+    requests: &mut [&mut GqlRequest],
+) -> Result<(), Refusal> {
+    state
+        .limits
+        .graphql(rate_key(principal, peer))
+        .map_err(Refusal::RateLimited)?;
+    let has_nul = requests.iter().any(|r| {
+        r.query.contains('\0')
+            || r.operation_name
+                .as_deref()
+                .is_some_and(|n| n.contains('\0'))
+            || serde_json::to_string(&r.variables)
+                .map(|v| v.contains("\\u0000"))
+                .unwrap_or(false)
+    });
+    if has_nul {
+        return Err(Refusal::Nul);
+    }
+    let aliases: usize = requests
+        .iter_mut()
+        .filter_map(|r| state.documents.prepare(r))
+        .sum();
+    if aliases > state.config.max_aliases {
+        return Err(Refusal::TooManyAliases(state.config.max_aliases));
+    }
+    Ok(())
+}
+
+/// The kind of operation a request will run (after `admit`, which parsed
+/// it); None when it does not parse or names no operation it has.
+pub fn operation_type(req: &mut GqlRequest) -> Option<OperationType> {
+    let name = req.operation_name.clone();
+    let doc = req.parsed_query().ok()?;
+    match (&name, &doc.operations) {
+        (_, DocumentOperations::Single(op)) => Some(op.node.ty),
+        (Some(name), DocumentOperations::Multiple(ops)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op.node.ty),
+        (None, DocumentOperations::Multiple(ops)) => ops.values().next().map(|op| op.node.ty),
+    }
+}
+
+/// API_REQUESTS: each operation a service account runs in its
+/// organization's name (a subscription counts once, when it starts).
+pub fn count_usage(state: &AppState, principal: &Principal, operations: usize) {
+    if let Principal::Service {
+        organization_id, ..
+    } = principal
+    {
+        state.usage.incr(
+            *organization_id,
+            crate::usage::UsageMetric::ApiRequests,
+            operations as i64,
+            state.clock.now(),
+        );
+    }
+}
+
+/// Run admitted requests with their caller, under the request timeout
+/// (dropping the future rolls any open transaction back); each answer is
+/// post-processed and counted.
+pub async fn execute(
+    state: &AppState,
+    caller: Caller,
+    batch: BatchRequest,
+    request_id: &str,
+) -> Result<BatchResponse, Refusal> {
+    let anonymous = caller.principal.is_anonymous();
+    let labels: Vec<String> = match &batch {
+        BatchRequest::Single(r) => vec![label(state, anonymous, r)],
+        BatchRequest::Batch(rs) => rs.iter().map(|r| label(state, anonymous, r)).collect(),
+    };
+    count_usage(state, &caller.principal, labels.len());
+    let limit = Duration::from_secs(state.config.request_timeout.max(1));
+    let run = state.schema.execute_batch(batch.data(caller));
+    let mut resp = match tokio::time::timeout(limit, run).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(request_id, "request timed out; cancelled");
+            for l in labels {
+                record(state, l, "internal");
+            }
+            return Err(Refusal::TimedOut);
+        }
+    };
+    let responses: Vec<&mut GqlResponse> = match &mut resp {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter_mut().collect(),
+    };
+    for (r, l) in responses.into_iter().zip(labels) {
+        let outcome = post_process(r, request_id);
+        record(state, l, outcome);
+    }
+    Ok(resp)
+}
+
+/// The metrics label of a request's operation (bounded: see `Metrics`).
+pub fn label(state: &AppState, anonymous: bool, req: &GqlRequest) -> String {
+    state
+        .metrics
+        .operation_label(anonymous, req.operation_name.as_deref())
+}
+
+/// Count one answered operation on /metrics.
+pub fn record(state: &AppState, operation: String, outcome: &'static str) {
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            operation,
+            outcome: outcome.into(),
+        })
+        .inc();
+}
+
+/// Give every error of an answer its contract code (parse, validation and
+/// limit errors from the engine have none), hide database text, attach the
+/// request id to INTERNAL ones. Returns the outcome for metrics: `ok`,
+/// `error` or `internal`.
+pub fn post_process(r: &mut GqlResponse, request_id: &str) -> &'static str {
+    let mut outcome = if r.errors.is_empty() { "ok" } else { "error" };
+    for e in r.errors.iter_mut() {
+        let unexpected = hide_database_error(e, request_id);
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        let is_internal =
+            matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
+        if is_internal || unexpected {
+            outcome = "internal";
+            ext.set("requestId", request_id);
+        } else if ext.get("code").is_none() {
+            let code = if e.message.contains("too complex")
+                || e.message.contains("nested too deep")
+                || e.message.contains("too many directives")
+                || e.message.contains("recursion")
+            {
+                "QUERY_TOO_COMPLEX"
+            } else {
+                "BAD_USER_INPUT"
+            };
+            ext.set("code", code);
+        }
+    }
+    outcome
+}
+
+/// A database error a resolver passed up with `?` (not through AppError)
+/// carries the database's own text and no code: log it, answer INTERNAL
+/// with the request id. Returns whether `e` was one.
+pub fn hide_database_error(e: &mut async_graphql::ServerError, request_id: &str) -> bool {
+    let from_db = e.source::<sea_orm::DbErr>().is_some()
+        || e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
+            .is_some();
+    let coded = e
+        .extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some());
+    if !from_db || coded {
+        return false;
+    }
+    tracing::error!(request_id, error = %e.message, "internal error in a resolver");
+    e.message = "internal error".into();
+    let ext = e.extensions.get_or_insert_with(Default::default);
+    ext.set("code", "INTERNAL");
+    ext.set("requestId", request_id);
+    true
+}

@@ -127,3 +127,16 @@ pub async fn standing_in<C: ConnectionTrait>(
     };
     Ok(from_parts(principal, org_id, role))
 }
+
+/// A service account has ADMIN rights in its organization but is not a
+/// person: it may not make anyone ADMIN (create, invite or promote), or it
+/// could mint a person ADMIN and through them reach what only person
+/// admins may do — service accounts, sign-in links (red-team finding).
+pub fn may_grant(principal: &Principal, role: Role) -> AppResult<()> {
+    if role == Role::Admin && matches!(principal, Principal::Service { .. }) {
+        return Err(AppError::Forbidden(
+            "a service account cannot grant the ADMIN role",
+        ));
+    }
+    Ok(())
+}

@@ -182,6 +182,8 @@ pub async fn invite(
             exists("this email appears earlier in the same batch")
         } else if members.contains(&i.email) {
             exists("this email belongs to a member already")
+        } else if let Err(e) = super::authz::may_grant(&c.principal, i.role) {
+            Err(e)
         } else {
             match invite_one(&*tx, c, &org, &i.email, i.role, pending.remove(&i.email)).await {
                 Ok(inv) => {

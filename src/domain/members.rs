@@ -101,6 +101,7 @@ pub async fn create_user(
     };
     let now = c.now();
     let (tx, _) = locked(c, org_id, Standing::admin).await?;
+    super::authz::may_grant(&c.principal, input.role)?;
     if let Some(e) = &email {
         let existing = account::Entity::find()
             .filter(account::Column::Email.eq(e.as_str()))
@@ -253,6 +254,7 @@ pub async fn update_role(
     if c.principal.account_id() == Some(account_id) {
         return Err(AppError::CannotChangeOwnRole);
     }
+    super::authz::may_grant(&c.principal, role)?;
     let before = Role::from_db(&m.role);
     if before == Role::Admin && role != Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
         return Err(AppError::LastAdmin);

@@ -139,10 +139,16 @@ pub async fn create(
     let token = tokens::new_opaque_token();
     let expires_at = now + Duration::seconds(lifetime);
     let tx = c.state.db.write_tx().await?;
-    if let Some(org) = organization {
-        crate::db::lock_org(&tx, org).await?;
-    }
-    let org = authorize(&*tx, c, target, organization).await?;
+    // The organization row is locked before the rules are read, so a
+    // concurrent removal or role change (which expires links under the same
+    // lock) is either seen here or sees this link (red-team finding: links
+    // minted during a removal revived on re-adding, PostgreSQL).
+    let org = match organization {
+        Some(org) => org,
+        None => authorize(&*tx, c, target, None).await?,
+    };
+    crate::db::lock_org(&tx, org).await?;
+    let org = authorize(&*tx, c, target, Some(org)).await?;
     let id = Uuid::now_v7();
     sign_in_token::Entity::insert(sign_in_token::ActiveModel {
         id: Set(id),

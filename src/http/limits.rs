@@ -70,29 +70,61 @@ impl Limiters {
     }
 }
 
-/// Aliases in a document (fragments counted once each).
+/// Aliases a document executes: every fragment spread counts its
+/// fragment's aliases again, so nested spreads multiply (three fragments of
+/// 16 aliased fields, each spreading the next 16 times, are 16³ aliases,
+/// not 48 — red-team finding). Saturating; a fragment cycle (invalid, and
+/// refused later by validation) counts as `usize::MAX`.
 pub fn alias_count(doc: &ExecutableDocument) -> usize {
-    fn walk(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node)
-                }
-                Selection::InlineFragment(i) => walk(&i.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+    use std::collections::HashMap;
+    struct Walk<'a> {
+        doc: &'a ExecutableDocument,
+        memo: HashMap<&'a str, usize>,
+        visiting: Vec<&'a str>,
     }
-    let ops: usize = match &doc.operations {
-        DocumentOperations::Single(op) => walk(&op.node.selection_set.node),
-        DocumentOperations::Multiple(m) => {
-            m.values().map(|op| walk(&op.node.selection_set.node)).sum()
+    impl<'a> Walk<'a> {
+        fn set(&mut self, set: &'a SelectionSet) -> usize {
+            let mut n = 0usize;
+            for s in &set.items {
+                let here = match &s.node {
+                    Selection::Field(f) => usize::from(f.node.alias.is_some())
+                        .saturating_add(self.set(&f.node.selection_set.node)),
+                    Selection::InlineFragment(i) => self.set(&i.node.selection_set.node),
+                    Selection::FragmentSpread(sp) => {
+                        self.fragment(sp.node.fragment_name.node.as_str())
+                    }
+                };
+                n = n.saturating_add(here);
+            }
+            n
         }
+        fn fragment(&mut self, name: &'a str) -> usize {
+            if let Some(n) = self.memo.get(name) {
+                return *n;
+            }
+            if self.visiting.contains(&name) {
+                return usize::MAX;
+            }
+            let Some((key, f)) = self.doc.fragments.get_key_value(name) else {
+                return 0;
+            };
+            self.visiting.push(key.as_str());
+            let n = self.set(&f.node.selection_set.node);
+            self.visiting.pop();
+            self.memo.insert(key.as_str(), n);
+            n
+        }
+    }
+    let mut w = Walk {
+        doc,
+        memo: HashMap::new(),
+        visiting: Vec::new(),
     };
-    ops + doc
-        .fragments
-        .values()
-        .map(|f| walk(&f.node.selection_set.node))
-        .sum::<usize>()
+    match &doc.operations {
+        DocumentOperations::Single(op) => w.set(&op.node.selection_set.node),
+        DocumentOperations::Multiple(m) => m
+            .values()
+            .map(|op| w.set(&op.node.selection_set.node))
+            .fold(0usize, usize::saturating_add),
+    }
 }

@@ -280,7 +280,8 @@ async fn a_signed_in_accepter_must_have_the_invited_email() {
         r.ok()["acceptInvitation"]["membership"]["role"],
         "BILLING_MANAGER"
     );
-    // Signed out with an email that has an account: sign in first.
+    // Signed out with an email whose account an admin provisioned and its
+    // owner never took: the mailed token proves the owner, who claims it.
     invite(
         &app,
         &w.outsider,
@@ -290,12 +291,18 @@ async fn a_signed_in_accepter_must_have_the_invited_email() {
     )
     .await;
     let token = mailed_token(&app, &sink, "member@example.com", 1).await;
+    let r = app.gql(None, ACCEPT, json!({"i": {"token": token}})).await;
+    assert_eq!(r.code(), Some("BAD_USER_INPUT"), "a password is needed");
+    assert!(accept_anon(&app, &token).await.code().is_none());
+    assert_eq!(audit_count(&app, "account.claim").await, 1);
+    // Once claimed, signed out is ALREADY_EXISTS: sign in first.
+    let third = app.create_org(&w.billing, "third").await;
+    invite(&app, &w.billing, &third, "member@example.com", "MEMBER").await;
+    let token = mailed_token(&app, &sink, "member@example.com", 2).await;
     assert_eq!(
         accept_anon(&app, &token).await.code(),
         Some("ALREADY_EXISTS")
     );
-    let r = app.gql(None, ACCEPT, json!({"i": {"token": token}})).await;
-    assert_eq!(r.code(), Some("BAD_USER_INPUT"));
 }
 
 #[tokio::test]

@@ -365,7 +365,6 @@ async fn ws_operations_must_obey_alias_cap_and_rate_limit() {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
-#[ignore = "open: an org admin can still create an account for an unverified email; the owner's way back is an emailed reset, which belongs to issue 18 (accounts and sessions)"]
 async fn createuser_must_not_let_an_outsider_squat_an_email_and_lock_its_owner_out() {
     let sink = common::smtp::SmtpSink::start().await;
     let url = sink.url();
@@ -379,7 +378,8 @@ async fn createuser_must_not_let_an_outsider_squat_an_email_and_lock_its_owner_o
     )
     .await;
     // The squatter holds the account.
-    app.sign_in("newhire@example.com", "attacker chosen password")
+    let squatter = app
+        .sign_in("newhire@example.com", "attacker chosen password")
         .await;
     // acme hires the real person and invites them.
     app.ok(
@@ -404,6 +404,43 @@ async fn createuser_must_not_let_an_outsider_squat_an_email_and_lock_its_owner_o
         "the address's owner cannot accept a genuine invitation (an outsider squatted the address): {}",
         r.body
     );
+    // The owner now holds it: their password works, the squatter's does
+    // not, and the squatter's session ended with the claim.
+    app.sign_in("newhire@example.com", "the owner's own password")
+        .await;
+    let res = app
+        .token_request(&[
+            ("grant_type", "password"),
+            ("username", "newhire@example.com"),
+            ("password", "attacker chosen password"),
+        ])
+        .await;
+    assert_eq!(res.status(), 400, "the squatter's password still works");
+    assert_eq!(
+        app.gql(Some(&squatter), "{ viewer { id } }", json!({}))
+            .await
+            .status,
+        401,
+        "the squatter's session outlived the claim"
+    );
+    // A claimed account is claimed once: the next invitation needs a sign-in.
+    let third = app.create_org(&w.billing, "third").await;
+    app.ok(
+        Some(&w.billing),
+        INVITE,
+        json!({"i": {"organization": third, "invitees": [{"email": "newhire@example.com"}]}}),
+    )
+    .await;
+    let m = sink.wait_mail("newhire@example.com", "invitation", 2).await;
+    let token = m.line_starting(&prefix).unwrap()[prefix.len()..].to_string();
+    let r = app
+        .gql(
+            None,
+            "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { membership { role } } }",
+            json!({"i": {"token": token, "password": "yet another password"}}),
+        )
+        .await;
+    assert_eq!(r.code(), Some("ALREADY_EXISTS"), "{}", r.body);
 }
 
 /// Anyone can create an organization, so createUser and onboardUsers are an

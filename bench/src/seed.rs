@@ -212,6 +212,8 @@ impl Gen {
             is_site_admin: admin,
             created_at: self.now,
             updated_at: self.now,
+            claimed_at: Some(self.now),
+            session_epoch: 0,
         }
     }
 
@@ -367,7 +369,7 @@ impl Batch {
         let tx = db.begin().await?;
         insert_all::<_, _, organization::ActiveModel>(&tx, std::mem::take(&mut self.orgs), 14)
             .await?;
-        insert_all::<_, _, account::ActiveModel>(&tx, std::mem::take(&mut self.accounts), 9)
+        insert_all::<_, _, account::ActiveModel>(&tx, std::mem::take(&mut self.accounts), 11)
             .await?;
         insert_all::<_, _, membership::ActiveModel>(&tx, std::mem::take(&mut self.memberships), 5)
             .await?;

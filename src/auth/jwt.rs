@@ -41,6 +41,10 @@ pub struct Claims {
     /// The sign-in link a session came from; every request re-checks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sil: Option<String>,
+    /// The account's session epoch when issued (person sessions); a JWT
+    /// of an older epoch is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sep: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
@@ -213,6 +217,18 @@ impl Keys {
         self.sign(self.claims(sub, kind, org, now))
     }
 
+    /// A person's session, in the account's current session epoch.
+    pub fn issue_person(
+        &self,
+        sub: Uuid,
+        epoch: i32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let mut claims = self.claims(sub, "person", None, now);
+        claims.sep = Some(epoch.into());
+        self.sign(claims)
+    }
+
     /// A person's session from a sign-in link: `org` is the only
     /// organization it acts in, `act` names the admin who minted the link.
     pub fn issue_impersonation(
@@ -243,6 +259,7 @@ impl Keys {
             org: org.map(|o| o.to_string()),
             act: None,
             sil: None,
+            sep: None,
         }
     }
 

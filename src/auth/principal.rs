@@ -138,15 +138,20 @@ pub async fn authenticate_session(
         }
         "person" => {
             // Every request: one narrow row, its LIMIT a literal (db::first).
-            let acc: SiteAdminFlag = crate::db::first(
+            let acc: PersonFlags = crate::db::first(
                 &state.db.conn,
                 &account::Entity::find_by_id(sub)
                     .select_only()
                     .column(account::Column::IsSiteAdmin)
+                    .column(account::Column::SessionEpoch)
                     .limit(1),
             )
             .await?
             .ok_or(AppError::Unauthenticated)?;
+            // A claimed account ends the sessions issued before its claim.
+            if claims.sep.unwrap_or(0) < i64::from(acc.session_epoch) {
+                return Err(AppError::Unauthenticated);
+            }
             Ok((Principal::person(sub, acc.is_site_admin), expires))
         }
         "service" => {
@@ -252,6 +257,12 @@ pub async fn link_holds(
         .await?
         .is_some_and(|a| a.is_site_admin);
     Ok(minter_is_site_admin)
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct PersonFlags {
+    is_site_admin: bool,
+    session_epoch: i32,
 }
 
 #[derive(sea_orm::FromQueryResult)]

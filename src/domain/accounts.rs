@@ -14,6 +14,9 @@ pub struct NewAccount {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password_hash: Option<String>,
+    /// Created by its owner (invitation acceptance, the CLI), not
+    /// provisioned for them by an organization's admin.
+    pub by_owner: bool,
 }
 
 /// Insert an account (PERSON with an email, MANAGED without). A taken
@@ -39,6 +42,8 @@ pub async fn insert<C: ConnectionTrait>(
         is_site_admin: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
+        claimed_at: Set(n.by_owner.then_some(now)),
+        session_epoch: Set(0),
     };
     account::Entity::insert(model.clone())
         .exec_without_returning(tx)
@@ -60,6 +65,8 @@ pub async fn insert<C: ConnectionTrait>(
         is_site_admin: false,
         created_at: now,
         updated_at: now,
+        claimed_at: model.claimed_at.unwrap(),
+        session_epoch: 0,
     })
 }
 
@@ -90,6 +97,8 @@ pub async fn create_admin(
             if let Some(h) = hash {
                 am.password_hash = Set(Some(h));
             }
+            // The operator vouches for the account it promotes.
+            am.claimed_at = Set(Some(now));
             am.updated_at = Set(now);
             am.update(&*tx).await?
         }
@@ -108,6 +117,7 @@ pub async fn create_admin(
                     first_name: None,
                     last_name: None,
                     password_hash: hash,
+                    by_owner: true,
                 },
             )
             .await?;

@@ -67,6 +67,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
                     validate::MAX_NAME,
                 )?,
                 password_hash: Some(c.state.hasher.hash(password).await?),
+                by_owner: true,
             })
         }
         // A sign-in link's session acts in one organization for its
@@ -92,15 +93,26 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         .ok_or(AppError::NotFound)?;
     usable(&inv, c)?;
     let (acc, created) = match new_account {
-        Some(n) => (
-            accounts::insert(&*tx, now, n).await.map_err(|e| match e {
-                AppError::AlreadyExists(_) => AppError::AlreadyExists(
-                    "an account with this email exists; sign in, then accept".into(),
-                ),
-                other => other,
-            })?,
-            true,
-        ),
+        Some(n) => {
+            let existing = account::Entity::find()
+                .filter(account::Column::Email.eq(inv.email.as_str()))
+                .one(&*tx)
+                .await?;
+            match existing {
+                None => (accounts::insert(&*tx, now, n).await?, true),
+                // Provisioned for this address by some organization's admin
+                // and never taken by its owner: the mailed token proves the
+                // owner, who claims it with their own password.
+                Some(a) if a.claimed_at.is_none() => {
+                    (claim(&*tx, a, n, inv.organization_id, now).await?, false)
+                }
+                Some(_) => {
+                    return Err(AppError::AlreadyExists(
+                        "an account with this email exists; sign in, then accept".into(),
+                    ))
+                }
+            }
+        }
         None => {
             let id = c.principal.account_id().ok_or(AppError::Unauthenticated)?;
             let acc = account::Entity::find_by_id(id)
@@ -174,6 +186,44 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         .usage
         .incr(org_id, UsageMetric::MembersJoined, 1, now);
     Ok(m)
+}
+
+/// The owner of an address takes the account provisioned for it: their
+/// password replaces any set by the provisioner, names they give replace
+/// theirs, and every session issued before ends (`session_epoch`).
+async fn claim<C: sea_orm::ConnectionTrait>(
+    tx: &C,
+    acc: account::Model,
+    n: NewAccount,
+    org_id: uuid::Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<account::Model> {
+    let (id, acc_epoch) = (acc.id, acc.session_epoch);
+    let mut am: account::ActiveModel = acc.into();
+    am.password_hash = Set(n.password_hash);
+    if n.first_name.is_some() {
+        am.first_name = Set(n.first_name);
+    }
+    if n.last_name.is_some() {
+        am.last_name = Set(n.last_name);
+    }
+    am.claimed_at = Set(Some(now));
+    am.session_epoch = Set(acc_epoch + 1);
+    am.updated_at = Set(now);
+    let acc = am.update(tx).await?;
+    audit::record(
+        tx,
+        now,
+        audit::Event {
+            organization_id: Some(org_id),
+            action: "account.claim",
+            actor: &Principal::person(id, false),
+            target_account_id: Some(id),
+            data: json!({ "via": "invitation" }),
+        },
+    )
+    .await?;
+    Ok(acc)
 }
 
 pub async fn decline(c: &Caller, token: &str) -> AppResult<invitation::Model> {

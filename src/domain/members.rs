@@ -119,6 +119,7 @@ pub async fn create_user(
             first_name,
             last_name,
             password_hash,
+            by_owner: false,
         },
     )
     .await?;

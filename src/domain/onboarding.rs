@@ -225,6 +225,7 @@ async fn one(
                         validate::MAX_NAME,
                     )?,
                     password_hash: None,
+                    by_owner: false,
                 },
             )
             .await?;

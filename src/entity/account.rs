@@ -20,6 +20,12 @@ pub struct Model {
     pub is_site_admin: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the address's owner took the account (None: provisioned by an
+    /// organization's admin and claimable through a mailed invitation).
+    pub claimed_at: Option<DateTimeUtc>,
+    /// Carried by its JWTs (`sep`); one from an older epoch is refused.
+    /// Claiming the account moves it on.
+    pub session_epoch: i32,
 }
 
 /// Hand-written so the secret's hash never reaches a log.
@@ -35,6 +41,8 @@ impl std::fmt::Debug for Model {
             .field("is_site_admin", &self.is_site_admin)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
+            .field("claimed_at", &self.claimed_at)
+            .field("session_epoch", &self.session_epoch)
             .finish()
     }
 }

@@ -163,7 +163,10 @@ async fn password_grant(state: &AppState, p: &HashMap<String, String>) -> Respon
         );
     };
     match accounts::password_sign_in(state, username, password).await {
-        Ok(acc) => match state.keys.issue(acc.id, "person", None, state.clock.now()) {
+        Ok(acc) => match state
+            .keys
+            .issue_person(acc.id, acc.session_epoch, state.clock.now())
+        {
             Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
             Err(e) => {
                 AppError::internal(e);

@@ -147,7 +147,7 @@ pub async fn issue_access_token(
     input: IssueToken,
 ) -> AppResult<(access_token::Model, String)> {
     c.require_signed_in()?;
-    let name = validate::optional_text("name", input.name.as_deref(), validate::MAX_NAME)?;
+    let name = validate::optional_name("name", input.name.as_deref())?;
     let scopes = check_scopes(input.scopes)?;
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;

@@ -165,7 +165,7 @@ pub async fn introspect(
                 "sub": ids::encode("Account", i.token.account_id).0,
                 "org": i.org_handle,
                 "scope": scopes.join(" "),
-                "exp": i.token.expires_at.timestamp(),
+                "exp": i.expires_at.timestamp(),
                 "iat": i.token.created_at.timestamp(),
                 "token_type": "access_token",
             }))

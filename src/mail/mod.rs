@@ -4,7 +4,9 @@
 //! transaction, so it exists exactly when the change that caused it does.
 //! A background [`worker`] delivers due rows at least once through the
 //! configured [`transport`], retrying with exponential backoff; rows stay in
-//! the table until delivered, so a restart loses nothing.
+//! the table until delivered, so a restart loses nothing. Once a row is
+//! sent or abandoned its bodies (which carry tokens and links) are blanked
+//! by the same statement; recipient, kind and subject stay for operators.
 
 pub mod templates;
 pub mod transport;

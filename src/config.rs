@@ -148,7 +148,8 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_graphql: u32,
-    /// Token requests per (client IP, username) and per client id per minute; 0 = off.
+    /// Token requests per (client IP, username) and per client id per minute, and argon2
+    /// client-secret checks (token grant, introspection) per client id and per client IP; 0 = off.
     #[arg(
         long,
         env = "ORGRAPH_RATE_LIMIT_TOKEN",

@@ -269,3 +269,35 @@ async fn csv_invitations_refuse_control_characters_per_row() {
         assert_eq!(r["error"]["field"][0], "csv", "{body}");
     }
 }
+
+/// A name stored before the rule (or by hand) cannot add a header to a
+/// mail, and the subject is flattened to one line when the mail is
+/// written (lettre alone would RFC 2047-encode the CR LF into the subject,
+/// so the decoded subject would still break the line).
+#[tokio::test]
+async fn a_stored_name_with_a_line_break_cannot_inject_a_mail_header() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::spawn_with(|c| c.mail = url).await;
+    let w = app.world().await;
+    orgraph::entity::organization::Entity::update_many()
+        .col_expr(
+            orgraph::entity::organization::Column::Name,
+            Expr::value("Acme\r\nBcc: evil@example.com"),
+        )
+        .filter(orgraph::entity::organization::Column::Handle.eq("acme"))
+        .exec(&app.state.db.conn)
+        .await
+        .unwrap();
+    app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
+        .await;
+    let m = sink
+        .wait_mail("member@example.com", "seat-assigned", 1)
+        .await;
+    assert_eq!(m.rcpt, ["member@example.com"]);
+    assert!(m.header("Bcc").is_none(), "a header was injected");
+    assert!(!m.subject().contains('\n') && !m.subject().contains('\r'));
+    assert!(m.subject().contains("Acme"), "{}", m.subject());
+}

@@ -1,7 +1,8 @@
 //! Security review, finding 3: client authentication (introspection and
 //! the client-credentials grant) runs argon2 only for a secret it has not
-//! verified before, and those checks are rate limited per client id and
-//! per client IP (`--rate-limit-token`, 10 a minute by default): a burst of
+//! verified before, and those checks are rate limited per client id
+//! (`--rate-limit-token`, 10 a minute by default) and per client IP
+//! (`--rate-limit-client-ip`, 60 a minute by default): a burst of
 //! wrong secrets gets 429 with Retry-After instead of queueing on the hash
 //! pool sign-in shares. A cached secret stops working the moment its
 //! account is rotated or deleted.
@@ -72,7 +73,7 @@ async fn a_burst_of_wrong_client_secrets_is_refused_with_429_per_client_id() {
 
 #[tokio::test]
 async fn unknown_client_ids_are_limited_per_ip() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.rate_limit_client_ip = 10).await;
     let mut got = Vec::new();
     for i in 0..12 {
         let r = app
@@ -101,10 +102,38 @@ async fn unknown_client_ids_are_limited_per_ip() {
 }
 
 #[tokio::test]
-async fn the_limit_is_off_at_zero() {
-    let app = TestApp::spawn_with(|c| c.rate_limit_token = 0).await;
+async fn the_limits_are_off_at_zero() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_token = 0;
+        c.rate_limit_client_ip = 0;
+    })
+    .await;
     let got = statuses(&app, "orgc_unknown", "orgs_guess", 15).await;
     assert!(got.iter().all(|(s, _)| *s == 401), "{got:?}");
+}
+
+#[tokio::test]
+async fn the_per_ip_limit_counts_every_client_id_from_that_address() {
+    // Default per-IP budget: 60 a minute (a burst of 60, then one a
+    // second). Wrong secrets for ever new client ids, 9 each (under the
+    // per-id limit): the first 60 are checked, then 429 comes well before
+    // 120.
+    let app = TestApp::spawn().await;
+    let mut got = Vec::new();
+    for n in 0..120 {
+        let r = app
+            .introspect_response(&format!("orgc_unknown{}", n / 9), "orgs_guess", "orgt_x")
+            .await;
+        got.push((
+            r.status().as_u16(),
+            r.headers().get("retry-after").is_some(),
+        ));
+        if r.status() == 429 {
+            break;
+        }
+    }
+    assert!(got[..60].iter().all(|(s, _)| *s == 401), "{got:?}");
+    assert_eq!(got.last(), Some(&(429, true)), "{got:?}");
 }
 
 #[tokio::test]

@@ -18,9 +18,9 @@ type Keyed<K> = Option<DefaultKeyedRateLimiter<K>>;
 pub struct Limiters {
     token_user: Keyed<(IpAddr, String)>,
     token_client: Keyed<String>,
-    /// argon2 checks of client secrets (cache misses), per client id and
-    /// per client IP: wrong secrets cannot queue work on the hash pool that
-    /// sign-in shares.
+    /// argon2 checks of client secrets (cache misses), per client id
+    /// (`--rate-limit-token`) and per client IP (`--rate-limit-client-ip`):
+    /// wrong secrets cannot queue work on the hash pool that sign-in shares.
     client_hash_by_id: Keyed<String>,
     client_hash_by_ip: Keyed<IpAddr>,
     graphql: Keyed<String>,
@@ -45,7 +45,7 @@ impl Limiters {
             token_user: keyed(config.rate_limit_token),
             token_client: keyed(config.rate_limit_token),
             client_hash_by_id: keyed(config.rate_limit_token),
-            client_hash_by_ip: keyed(config.rate_limit_token),
+            client_hash_by_ip: keyed(config.rate_limit_client_ip),
             graphql: keyed(config.rate_limit_graphql),
         }
     }

@@ -64,8 +64,9 @@ enum ClientAuth {
 }
 
 /// Client credentials from the request, checked. Each argon2 check is rate
-/// limited per client id and per client IP (`--rate-limit-token`); over
-/// the limit the answer is 429 with Retry-After, before any hashing.
+/// limited per client id (`--rate-limit-token`) and per client IP
+/// (`--rate-limit-client-ip`); over the limit the answer is 429 with
+/// Retry-After, before any hashing.
 async fn client_auth(
     state: &AppState,
     ip: IpAddr,

@@ -243,3 +243,53 @@ async fn abandoned_mail_keeps_no_secret() {
     }
     sqlite_file_is_clean(&app, &secrets).await;
 }
+
+/// Rows delivered (or abandoned) before the worker erased bodies are
+/// erased by migration m20261203_000002; pending rows keep theirs.
+#[tokio::test]
+async fn the_migration_erases_bodies_of_mail_sent_before_the_fix() {
+    use migration::MigratorTrait;
+    use orgraph::entity::mail_outbox;
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now();
+    let row = |body: &str, sent: bool, failed: bool| mail_outbox::Model {
+        id: uuid::Uuid::now_v7(),
+        kind: "access-token".into(),
+        to_address: "old@example.com".into(),
+        subject: "Your access token".into(),
+        body_text: body.into(),
+        body_html: Some(format!("<p>{body}</p>")),
+        created_at: now,
+        attempts: 1,
+        // Far ahead, so the running worker leaves the pending row alone.
+        next_attempt_at: now + chrono::Duration::days(365),
+        sent_at: sent.then_some(now),
+        failed_at: failed.then_some(now),
+        last_error: None,
+    };
+    for r in [
+        row("orgt_oldsentsecret", true, false),
+        row("orgt_oldfailedsecret", false, true),
+        row("orgt_stillpending", false, false),
+    ] {
+        mail_outbox::Entity::insert(mail_outbox::ActiveModel::from(r))
+            .exec_without_returning(&app.state.db.conn)
+            .await
+            .unwrap();
+    }
+    // Re-run the last migration as an upgrade would.
+    migration::Migrator::down(&app.state.db.conn, Some(1))
+        .await
+        .unwrap();
+    migration::Migrator::up(&app.state.db.conn, None)
+        .await
+        .unwrap();
+    assert!(rows_containing(&app, "orgt_oldsentsecret").await.is_empty());
+    assert!(rows_containing(&app, "orgt_oldfailedsecret")
+        .await
+        .is_empty());
+    let mut pending = rows_containing(&app, "orgt_stillpending").await;
+    pending.sort();
+    assert_eq!(pending, ["mail_outbox.body_html", "mail_outbox.body_text"]);
+}

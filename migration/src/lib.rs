@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_init;
 mod m20261123_000001_page_indexes;
+mod m20261203_000002_erase_sent_mail_bodies;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_init::Migration),
             Box::new(m20261123_000001_page_indexes::Migration),
+            Box::new(m20261203_000002_erase_sent_mail_bodies::Migration),
         ]
     }
 }

@@ -148,7 +148,8 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_graphql: u32,
-    /// Token requests per (client IP, username) and per client id per minute; 0 = off.
+    /// Token requests per (client IP, username) and per client id per minute, and argon2
+    /// client-secret checks (token grant, introspection) per client id per minute; 0 = off.
     #[arg(
         long,
         env = "ORGRAPH_RATE_LIMIT_TOKEN",
@@ -156,6 +157,16 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_token: u32,
+    /// argon2 client-secret checks (secrets not verified before, wrong ones included) per
+    /// client IP per minute, over all client ids; 0 = off. Separate from --rate-limit-token
+    /// because behind a load balancer every client shares one address.
+    #[arg(
+        long,
+        env = "ORGRAPH_RATE_LIMIT_CLIENT_IP",
+        default_value_t = 60,
+        global = true
+    )]
+    pub rate_limit_client_ip: u32,
     /// Browser origins allowed by CORS and on the websocket (comma separated); none by default.
     #[arg(
         long,

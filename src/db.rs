@@ -72,6 +72,10 @@ pub async fn connect(
                 // 50 by default and blocks when it is full: a 101-row page
                 // then waits on the reader. 256 holds any page (max 100 + 1).
                 .row_buffer_size(256)
+                // Erased mail bodies (and anything else deleted or
+                // overwritten) are zeroed in the file, not left in free
+                // space where a copy of the file would still show them.
+                .pragma("secure_delete", "on")
         });
     }
     let mut conn = Database::connect(opts).await?;

@@ -1,5 +1,8 @@
 //! The real binary: migrate, create-admin, serve, sign in, graceful
-//! shutdown on SIGTERM, and no secret in a trace-level log.
+//! shutdown on SIGTERM, and no secret in a trace-level log: passwords,
+//! JWTs (HTTP bearer and websocket connection_init), orgt_ secrets, client
+//! secrets, sign-in links (GET /signin/<token>) and invitation tokens, with
+//! mail delivered over SMTP.
 
 mod common;
 
@@ -25,9 +28,12 @@ async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_lo
     let dir = tempfile::tempdir().unwrap();
     let (db_url, _pg) = common::process_database(dir.path()).await;
     let password = "a secret passphrase 7f3a";
+    let sink = common::smtp::SmtpSink::start().await;
+    let mail_url = sink.url();
     let env = |c: &mut Command| {
         c.env("ORGRAPH_DATA_DIR", dir.path())
             .env("DATABASE_URL", &db_url)
+            .env("ORGRAPH_MAIL", &mail_url)
             .env("RUST_LOG", "trace")
             .env("ORGRAPH_LOG_FORMAT", "json");
     };
@@ -152,6 +158,10 @@ async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_lo
         .as_str()
         .unwrap()
         .to_string();
+    let d_sa_client_id = d["data"]["createServiceAccount"]["serviceAccount"]["clientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let d: Value = gql(
         "mutation($a: ID!) { createSignInToken(input: {account: $a}) { token } }",
         json!({"a": member}),
@@ -176,6 +186,113 @@ async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_lo
         .await
         .unwrap();
 
+    // The sign-in link, followed: its token is in the path.
+    let r = http
+        .get(format!("{base}/signin/{signin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let link_jwt = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A websocket whose connection_init carries the bearer JWT.
+    {
+        let mut ws = common::ws::Client::ready(&base, false, &jwt).await;
+        ws.subscribe(
+            "1",
+            "subscription($o: ID!) { seatChanges(organization: $o) { kind } }",
+            json!({"o": org}),
+        )
+        .await;
+        let _ = ws.recv(1).await;
+    }
+    // The client secret in HTTP Basic (introspection) and in a form body
+    // (client-credentials grant), and the service account's JWT.
+    let client_id = d_sa_client_id.clone();
+    let r = http
+        .post(format!("{base}/oauth/introspect"))
+        .basic_auth(&client_id, Some(&client_secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["active"], true);
+    let r = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let sa_jwt = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Onboarding mails an orgt_ secret; an invitation mails its token.
+    let d: Value = gql(
+        "mutation($i: OnboardUsersInput!) { onboardUsers(input: $i) { results { error { code } } } }",
+        json!({"i": {"organization": org, "users": [{"email": "new@example.com", "firstName": "New"}]}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        d["data"]["onboardUsers"]["results"][0]["error"].is_null(),
+        "{d}"
+    );
+    let d: Value = gql(
+        "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { error { code } } } }",
+        json!({"i": {"organization": org, "invitees": [{"email": "guest@example.com"}]}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        d["data"]["inviteMembers"]["results"][0]["error"].is_null(),
+        "{d}"
+    );
+    let token_mail = sink.wait_mail("new@example.com", "access-token", 1).await;
+    let mailed_orgt = token_mail
+        .body()
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("orgt_"))
+        .expect("the mailed token")
+        .to_string();
+    let invite_mail = sink.wait_mail("guest@example.com", "invitation", 1).await;
+    let invitation = invite_mail
+        .body()
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split_once("accept?token=")
+                .map(|(_, t)| t.to_string())
+        })
+        .expect("the accept link");
+    // Redeem the invitation too (the token in a GraphQL variable).
+    let r: Value = http
+        .post(format!("{base}/graphql"))
+        .json(&json!({"query": "mutation($t: String!) { declineInvitation(input: {token: $t}) { invitation { status } } }", "variables": {"t": invitation}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        r["data"]["declineInvitation"]["invitation"]["status"], "DECLINED",
+        "{r}"
+    );
+
     // SIGTERM: drains and exits 0.
     common::process::sigterm(&child);
     let status = common::process::wait_exit(&mut child, Duration::from_secs(15)).await;
@@ -189,15 +306,23 @@ async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_lo
         log.contains("orgraph::sql"),
         "the trace log must include SQL for this check to mean anything"
     );
-    for secret in [
-        password,
-        member_pw,
-        "wrong password zz",
-        &access,
-        &client_secret,
-        &signin,
-        &jwt,
+    assert!(
+        log.contains("/signin/***") && log.contains("/graphql/ws"),
+        "the sign-in link and the websocket must be in the log (masked) for this check to mean anything"
+    );
+    for (what, secret) in [
+        ("admin password", password),
+        ("member password", member_pw),
+        ("wrong password", "wrong password zz"),
+        ("issued orgt_ secret", &access),
+        ("mailed orgt_ secret", &mailed_orgt),
+        ("client secret", &client_secret),
+        ("sign-in token", &signin),
+        ("invitation token", &invitation),
+        ("admin JWT", &jwt),
+        ("sign-in link JWT", &link_jwt),
+        ("service account JWT", &sa_jwt),
     ] {
-        assert!(!log.contains(secret), "a secret reached the log");
+        assert!(!log.contains(secret), "the {what} reached the log");
     }
 }

@@ -520,3 +520,137 @@ async fn last_used_at_is_written_by_the_flush_for_tokens_and_service_accounts() 
     let again = f.app.ok(Some(&f.w.admin), q, json!({})).await;
     assert_eq!(seen(&again).1, sa, "a wrong secret is not a use");
 }
+
+/// Security review, finding 1: `setPlan` moving the end earlier (even into
+/// the past) ends existing tokens at once; introspection also reads the
+/// plan's end at the time of the call, so `exp` is never after it.
+#[tokio::test]
+async fn shortening_the_plan_ends_existing_tokens_at_once() {
+    let f = fixture().await;
+    let (a, _) = issue(&f.app, &f.w.member, &f.w.org_id, None).await;
+    let (b, _) = issue(&f.app, &f.w.billing, &f.w.org_id, None).await;
+    let year = (f.app.clock.now() + Duration::days(365)).timestamp();
+    let exp = f.app.introspect(&f.cid, &f.secret, &a).await["exp"]
+        .as_i64()
+        .unwrap();
+    assert!((exp - year).abs() < 60);
+
+    // A nearer end: exp follows it, in introspection and in the API.
+    let today = f.app.clock.now().date_naive();
+    let soon = today + Duration::days(3);
+    f.app
+        .set_plan(&f.w.site_admin, &f.w.org_id, 5, Some(&soon.to_string()))
+        .await
+        .ok();
+    let soon_ts = soon.and_hms_opt(23, 59, 59).unwrap().and_utc().timestamp();
+    for t in [&a, &b] {
+        let i = f.app.introspect(&f.cid, &f.secret, t).await;
+        assert_eq!(i["active"], true);
+        assert_eq!(i["exp"], soon_ts);
+    }
+    let q = "query($h: String!) { organization(handle: $h) { accessTokens { nodes { expiresAt active } } } }";
+    let d = f
+        .app
+        .ok(Some(&f.w.admin), q, json!({"h": f.w.handle}))
+        .await;
+    for n in d["organization"]["accessTokens"]["nodes"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            n["expiresAt"].as_str().unwrap()[..19],
+            format!("{soon}T23:59:59")
+        );
+    }
+
+    // An end in the past: inactive at once, and the stored expiry moved
+    // (the API says inactive too).
+    let past = today - Duration::days(1);
+    f.app
+        .set_plan(&f.w.site_admin, &f.w.org_id, 5, Some(&past.to_string()))
+        .await
+        .ok();
+    for t in [&a, &b] {
+        assert_eq!(
+            f.app.introspect(&f.cid, &f.secret, t).await,
+            json!({"active": false})
+        );
+    }
+    let d = f
+        .app
+        .ok(Some(&f.w.admin), q, json!({"h": f.w.handle}))
+        .await;
+    for n in d["organization"]["accessTokens"]["nodes"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(n["active"], false, "{n}");
+    }
+    // Extending the plan again does not revive them (sync would move live
+    // tokens only; these ended).
+    f.app
+        .set_plan(&f.w.site_admin, &f.w.org_id, 5, None)
+        .await
+        .ok();
+    assert_eq!(
+        f.app.introspect(&f.cid, &f.secret, &a).await,
+        json!({"active": false})
+    );
+    // The audit event of the shortening says how many tokens it ended.
+    let audit = f
+        .app
+        .ok(
+            Some(&f.w.admin),
+            "query($h: String!) { organization(handle: $h) { auditLog(first: 50) { nodes { action data } } } }",
+            json!({"h": f.w.handle}),
+        )
+        .await;
+    let clamped: Vec<i64> = audit["organization"]["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["action"] == "plan.set")
+        .filter_map(|n| {
+            let d: Value = match &n["data"] {
+                Value::String(s) => serde_json::from_str(s).ok()?,
+                v => v.clone(),
+            };
+            d["tokensClamped"].as_i64()
+        })
+        .collect();
+    assert_eq!(clamped.len(), 2, "{audit}");
+    assert!(clamped.iter().all(|n| *n == 2), "{clamped:?}");
+}
+
+/// Introspection checks the plan's end itself, not only the stored expiry:
+/// an organization row whose end was moved without clamping the tokens (a
+/// row written by an older release, or by hand) still ends them.
+#[tokio::test]
+async fn introspection_reads_the_plan_end_at_the_time_of_the_call() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let f = fixture().await;
+    let (a, _) = issue(&f.app, &f.w.member, &f.w.org_id, None).await;
+    let today = f.app.clock.now().date_naive();
+    let end = today + Duration::days(2);
+    orgraph::entity::organization::Entity::update_many()
+        .col_expr(
+            orgraph::entity::organization::Column::PlanEndsOn,
+            Expr::value(Some(end)),
+        )
+        .filter(orgraph::entity::organization::Column::Handle.eq("acme"))
+        .exec(&f.app.state.db.conn)
+        .await
+        .unwrap();
+    let i = f.app.introspect(&f.cid, &f.secret, &a).await;
+    assert_eq!(i["active"], true);
+    assert_eq!(
+        i["exp"],
+        end.and_hms_opt(23, 59, 59).unwrap().and_utc().timestamp()
+    );
+    f.app.clock.advance(Duration::days(3));
+    assert_eq!(
+        f.app.introspect(&f.cid, &f.secret, &a).await,
+        json!({"active": false})
+    );
+}

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_init;
 mod m20261123_000001_page_indexes;
 mod m20261203_000001_signin_scope;
+mod m20261203_000002_erase_sent_mail_bodies;
 mod m20261203_000003_account_claim;
 
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_init::Migration),
             Box::new(m20261123_000001_page_indexes::Migration),
             Box::new(m20261203_000001_signin_scope::Migration),
+            Box::new(m20261203_000002_erase_sent_mail_bodies::Migration),
             Box::new(m20261203_000003_account_claim::Migration),
         ]
     }

@@ -56,16 +56,8 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
             validate::password("password", password)?;
             Some(NewAccount {
                 email: Some(found.email.clone()),
-                first_name: validate::optional_text(
-                    "firstName",
-                    input.first_name.as_deref(),
-                    validate::MAX_NAME,
-                )?,
-                last_name: validate::optional_text(
-                    "lastName",
-                    input.last_name.as_deref(),
-                    validate::MAX_NAME,
-                )?,
+                first_name: validate::optional_name("firstName", input.first_name.as_deref())?,
+                last_name: validate::optional_name("lastName", input.last_name.as_deref())?,
                 password_hash: Some(c.state.hasher.hash(password).await?),
                 by_owner: true,
             })

@@ -82,10 +82,8 @@ pub async fn create_user(
     input: CreateUser,
 ) -> AppResult<(account::Model, membership::Model)> {
     let email = validate::optional_email("email", input.email.as_deref())?;
-    let first_name =
-        validate::optional_text("firstName", input.first_name.as_deref(), validate::MAX_NAME)?;
-    let last_name =
-        validate::optional_text("lastName", input.last_name.as_deref(), validate::MAX_NAME)?;
+    let first_name = validate::optional_name("firstName", input.first_name.as_deref())?;
+    let last_name = validate::optional_name("lastName", input.last_name.as_deref())?;
     let password_hash = match &input.password {
         Some(p) => {
             if email.is_none() {

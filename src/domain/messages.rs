@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::authz::standing_in;
-use super::{audit, Caller};
+use super::{audit, validate, Caller};
 use crate::db::lock_org;
 use crate::entity::{account, membership, message, message_recipient};
 use crate::error::{AppError, AppResult};
@@ -16,7 +16,9 @@ use crate::mail::{self, templates};
 pub const MAX_SUBJECT: usize = 200;
 pub const MAX_BODY: usize = 65_536;
 
-fn check(field: &str, v: &str, max: usize) -> AppResult<()> {
+/// 1..=max characters, not blank; a subject is one header line (no control
+/// characters at all), a body may keep tabs and line breaks only.
+fn check(field: &str, v: &str, max: usize, single_line: bool) -> AppResult<()> {
     let n = v.chars().count();
     if v.trim().is_empty() || n > max {
         return Err(AppError::bad_input(
@@ -24,8 +26,10 @@ fn check(field: &str, v: &str, max: usize) -> AppResult<()> {
             format!("{field} must be 1 to {max} characters"),
         ));
     }
-    if v.contains('\0') {
-        return Err(AppError::bad_input(&[field], "must not contain NUL"));
+    if single_line {
+        validate::line(field, v, max)?;
+    } else {
+        validate::text(field, v, max)?;
     }
     Ok(())
 }
@@ -39,10 +43,9 @@ pub async fn message_members(
     body: &str,
 ) -> AppResult<(message::Model, i32)> {
     c.require_signed_in()?;
-    check("subject", subject, MAX_SUBJECT)?;
-    check("body", body, MAX_BODY)?;
-    // A subject is one header line.
-    let subject = subject.trim().replace(['\r', '\n'], " ");
+    check("subject", subject, MAX_SUBJECT, true)?;
+    check("body", body, MAX_BODY, false)?;
+    let subject = subject.trim().to_string();
     let now = c.now();
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;

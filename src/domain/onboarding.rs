@@ -214,16 +214,8 @@ async fn one(
                 now,
                 NewAccount {
                     email: Some(email.to_string()),
-                    first_name: validate::optional_text(
-                        "firstName",
-                        u.first_name.as_deref(),
-                        validate::MAX_NAME,
-                    )?,
-                    last_name: validate::optional_text(
-                        "lastName",
-                        u.last_name.as_deref(),
-                        validate::MAX_NAME,
-                    )?,
+                    first_name: validate::optional_name("firstName", u.first_name.as_deref())?,
+                    last_name: validate::optional_name("lastName", u.last_name.as_deref())?,
                     password_hash: None,
                     by_owner: false,
                 },

@@ -303,6 +303,30 @@ pub async fn set_plan(c: &Caller, org_id: Uuid, input: SetPlan) -> AppResult<org
     am.plan_ends_on = Set(input.ends_on);
     am.updated_at = Set(c.now());
     let after = am.update(&*tx).await?;
+    // Tokens never outlive the plan: an end moved earlier takes every live
+    // token's expiry with it, in this transaction.
+    let clamped = super::tokens::clamp_to_plan(&*tx, &after, c.now()).await?;
+    let mut data = audit::diff(&[
+        ("name", json!(before.plan_name), json!(after.plan_name)),
+        (
+            "seatLimit",
+            json!(before.seat_limit),
+            json!(after.seat_limit),
+        ),
+        (
+            "startsOn",
+            json!(before.plan_starts_on),
+            json!(after.plan_starts_on),
+        ),
+        (
+            "endsOn",
+            json!(before.plan_ends_on),
+            json!(after.plan_ends_on),
+        ),
+    ]);
+    if clamped > 0 {
+        data["tokensClamped"] = json!(clamped);
+    }
     audit::record(
         &*tx,
         c.now(),
@@ -311,24 +335,7 @@ pub async fn set_plan(c: &Caller, org_id: Uuid, input: SetPlan) -> AppResult<org
             action: "plan.set",
             actor: &c.principal,
             target_account_id: None,
-            data: audit::diff(&[
-                ("name", json!(before.plan_name), json!(after.plan_name)),
-                (
-                    "seatLimit",
-                    json!(before.seat_limit),
-                    json!(after.seat_limit),
-                ),
-                (
-                    "startsOn",
-                    json!(before.plan_starts_on),
-                    json!(after.plan_starts_on),
-                ),
-                (
-                    "endsOn",
-                    json!(before.plan_ends_on),
-                    json!(after.plan_ends_on),
-                ),
-            ]),
+            data,
         },
     )
     .await?;

@@ -184,34 +184,52 @@ impl SecretCache {
     }
 }
 
+/// The outcome of a client authentication.
+pub enum ClientCheck {
+    Ok(service_account::Model),
+    Bad,
+    /// The argon2 check was not run: `gate` refused it (retry after).
+    Limited(std::time::Duration),
+}
+
 /// Client authentication (client-credentials grant, introspection): one
 /// statement, plus argon2 the first time a secret is seen. Unknown client
-/// ids run a dummy hash so timing does not reveal them.
+/// ids run a dummy hash so timing does not reveal them. Every argon2 check
+/// (a cache miss, so every wrong secret) first asks `gate` (the caller's
+/// rate limit); a secret verified before is answered from the cache, which
+/// holds SHA-256 digests only and is bound to the row's current hash, so a
+/// rotated or deleted account stops authenticating at once.
 pub async fn authenticate_client(
     state: &AppState,
     client_id: &str,
     secret: &str,
-) -> AppResult<Option<service_account::Model>> {
+    gate: impl FnOnce() -> Result<(), std::time::Duration>,
+) -> AppResult<ClientCheck> {
     if client_id.len() > 64 || secret.len() > 128 {
-        return Ok(None);
+        return Ok(ClientCheck::Bad);
     }
     let sa = service_account::Entity::find()
         .filter(service_account::Column::ClientId.eq(client_id))
         .one(&state.db.conn)
         .await?;
+    if let Some(sa) = &sa {
+        if state
+            .client_secrets
+            .hit(&sa.client_id, &sa.secret_hash, secret)
+        {
+            state
+                .last_used
+                .touch_service_account(sa.id, state.clock.now());
+            return Ok(ClientCheck::Ok(sa.clone()));
+        }
+    }
+    if let Err(wait) = gate() {
+        return Ok(ClientCheck::Limited(wait));
+    }
     let Some(sa) = sa else {
         state.hasher.verify(secret, None).await?;
-        return Ok(None);
+        return Ok(ClientCheck::Bad);
     };
-    if state
-        .client_secrets
-        .hit(&sa.client_id, &sa.secret_hash, secret)
-    {
-        state
-            .last_used
-            .touch_service_account(sa.id, state.clock.now());
-        return Ok(Some(sa));
-    }
     if state.hasher.verify(secret, Some(&sa.secret_hash)).await? {
         state
             .client_secrets
@@ -219,8 +237,8 @@ pub async fn authenticate_client(
         state
             .last_used
             .touch_service_account(sa.id, state.clock.now());
-        Ok(Some(sa))
+        Ok(ClientCheck::Ok(sa))
     } else {
-        Ok(None)
+        Ok(ClientCheck::Bad)
     }
 }

@@ -25,15 +25,51 @@ use crate::usage::UsageMetric;
 
 pub const MAX_SCOPES: usize = 20;
 
-/// The latest expiry a token may have: the plan's last day at 23:59:59 UTC,
-/// or one year ahead when the plan has no end.
+/// The plan's last instant (its last day at 23:59:59 UTC), if it has an end.
+pub fn plan_end(org: &organization::Model) -> Option<DateTime<Utc>> {
+    org.plan_ends_on.map(|end| {
+        end.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"))
+            .and_utc()
+    })
+}
+
+/// The latest expiry a token may have: the plan's end, or one year ahead
+/// when the plan has no end.
 pub fn max_expiry(org: &organization::Model, now: DateTime<Utc>) -> DateTime<Utc> {
-    match org.plan_ends_on {
-        Some(end) => end
-            .and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"))
-            .and_utc(),
-        None => now + Duration::days(365),
+    plan_end(org).unwrap_or(now + Duration::days(365))
+}
+
+/// When a token stops working: its own expiry, or the plan's end when that
+/// comes first. Read at every introspection, so a plan shortened after the
+/// token was issued ends it even if a stored expiry were ever left behind.
+pub fn effective_expiry(t: &access_token::Model, org: &organization::Model) -> DateTime<Utc> {
+    match plan_end(org) {
+        Some(end) if end < t.expires_at => end,
+        _ => t.expires_at,
     }
+}
+
+/// Inside `setPlan`'s transaction: bring every live token's expiry down to
+/// the plan's new end (nothing moves when the plan has no end). Returns the
+/// number of tokens clamped.
+pub async fn clamp_to_plan<C: ConnectionTrait>(
+    tx: &C,
+    org: &organization::Model,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let Some(end) = plan_end(org) else {
+        return Ok(0);
+    };
+    let moved = access_token::Entity::update_many()
+        .col_expr(access_token::Column::ExpiresAt, Expr::value(end))
+        .filter(access_token::Column::OrganizationId.eq(org.id))
+        .filter(access_token::Column::RevokedAt.is_null())
+        .filter(access_token::Column::ExpiresAt.gt(end))
+        .filter(access_token::Column::ExpiresAt.gt(now))
+        .exec(tx)
+        .await?
+        .rows_affected;
+    Ok(moved)
 }
 
 fn check_scopes(scopes: Option<Vec<String>>) -> AppResult<Vec<String>> {
@@ -147,7 +183,7 @@ pub async fn issue_access_token(
     input: IssueToken,
 ) -> AppResult<(access_token::Model, String)> {
     c.require_signed_in()?;
-    let name = validate::optional_text("name", input.name.as_deref(), validate::MAX_NAME)?;
+    let name = validate::optional_name("name", input.name.as_deref())?;
     let scopes = check_scopes(input.scopes)?;
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
@@ -293,6 +329,8 @@ pub enum Introspector {
 pub struct Introspection {
     pub token: access_token::Model,
     pub org_handle: String,
+    /// The token's expiry capped at the plan's end (what `exp` reports).
+    pub expires_at: DateTime<Utc>,
 }
 
 /// RFC 7662: one statement for the token (and its organization's handle).
@@ -318,7 +356,8 @@ pub async fn introspect(
         Introspector::SiteAdmin => true,
         Introspector::ServiceAccountOf(o) => *o == t.organization_id,
     };
-    if !allowed || t.revoked_at.is_some() || t.expires_at <= now {
+    let expires_at = effective_expiry(&t, &org);
+    if !allowed || t.revoked_at.is_some() || expires_at <= now {
         return Ok(None);
     }
     state.last_used.touch(t.id, now);
@@ -328,6 +367,7 @@ pub async fn introspect(
     Ok(Some(Introspection {
         token: t,
         org_handle: org.handle,
+        expires_at,
     }))
 }
 

@@ -76,31 +76,67 @@ pub fn email(field: &str, v: &str) -> AppResult<String> {
     }
 }
 
-pub fn text(field: &str, v: &str, max: usize) -> AppResult<String> {
+/// Control characters (Unicode Cc) are refused everywhere: they reach mail
+/// headers and bodies, logs and terminals. A multi-line field keeps tab, LF
+/// and CR; a single-line field (every name, a subject) keeps none of them
+/// and refuses the Unicode line and paragraph separators too.
+fn forbidden_char(c: char, single_line: bool) -> bool {
+    if single_line {
+        c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+    } else {
+        c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+    }
+}
+
+fn checked(field: &str, v: &str, max: usize, single_line: bool) -> AppResult<String> {
     if v.chars().count() > max {
         return Err(AppError::bad_input(
             &[field],
             format!("at most {max} characters"),
         ));
     }
-    if v.contains('\0') {
+    if v.chars().any(|c| forbidden_char(c, single_line)) {
         return Err(AppError::bad_input(
             &[field],
-            "must not contain NUL characters",
+            if single_line {
+                "must be one line without control characters"
+            } else {
+                "must not contain control characters other than tab and line breaks"
+            },
         ));
     }
     Ok(v.to_string())
 }
 
-/// Names and display names: 1..=100 chars after trimming.
+/// Multi-line text (descriptions, message bodies): tab, LF and CR allowed.
+pub fn text(field: &str, v: &str, max: usize) -> AppResult<String> {
+    checked(field, v, max, false)
+}
+
+/// One line of text (names, subjects): no control characters at all.
+pub fn line(field: &str, v: &str, max: usize) -> AppResult<String> {
+    checked(field, v, max, true)
+}
+
+/// Names and display names: 1..=100 chars after trimming, one line.
 pub fn required_name(field: &str, v: &str) -> AppResult<String> {
     let t = v.trim();
     if t.is_empty() {
         return Err(AppError::bad_input(&[field], "must not be empty"));
     }
-    text(field, t, MAX_NAME)
+    line(field, t, MAX_NAME)
 }
 
+/// An optional name (first/last name, a token's name): at most 100 chars
+/// after trimming, one line; empty is none.
+pub fn optional_name(field: &str, v: Option<&str>) -> AppResult<Option<String>> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => line(field, t, MAX_NAME).map(Some),
+    }
+}
+
+/// Optional multi-line text (a description).
 pub fn optional_text(field: &str, v: Option<&str>, max: usize) -> AppResult<Option<String>> {
     match v.map(str::trim) {
         None | Some("") => Ok(None),
@@ -120,7 +156,7 @@ pub fn optional_link(field: &str, v: Option<&str>) -> AppResult<Option<String>> 
     match v.map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) => {
-            let t = text(field, t, MAX_LINK)?;
+            let t = line(field, t, MAX_LINK)?;
             let ok = (t.starts_with("https://") || t.starts_with("http://"))
                 && t.len() > "https://".len()
                 && !t.chars().any(char::is_whitespace);
@@ -170,6 +206,26 @@ mod tests {
         }
         let long = format!("{}@{}.com", "a".repeat(64), "b".repeat(63));
         assert!(email("e", &long).is_ok());
+    }
+
+    #[test]
+    fn control_characters() {
+        for bad in [
+            "a\rb",
+            "a\nb",
+            "a\tb",
+            "a\u{7}b",
+            "a\u{85}b",
+            "a\u{2028}b",
+            "a\0b",
+        ] {
+            assert!(required_name("n", bad).is_err(), "{bad:?}");
+        }
+        assert!(required_name("n", "Zoë Ångström-O'Neil").is_ok());
+        assert!(text("b", "line one\r\nline two\tend", 100).is_ok());
+        for bad in ["a\u{1b}[31m", "a\u{7f}", "a\0"] {
+            assert!(text("b", bad, 100).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -18,6 +18,11 @@ type Keyed<K> = Option<DefaultKeyedRateLimiter<K>>;
 pub struct Limiters {
     token_user: Keyed<(IpAddr, String)>,
     token_client: Keyed<String>,
+    /// argon2 checks of client secrets (cache misses), per client id
+    /// (`--rate-limit-token`) and per client IP (`--rate-limit-client-ip`):
+    /// wrong secrets cannot queue work on the hash pool that sign-in shares.
+    client_hash_by_id: Keyed<String>,
+    client_hash_by_ip: Keyed<IpAddr>,
     graphql: Keyed<String>,
 }
 
@@ -39,6 +44,8 @@ impl Limiters {
         Limiters {
             token_user: keyed(config.rate_limit_token),
             token_client: keyed(config.rate_limit_token),
+            client_hash_by_id: keyed(config.rate_limit_token),
+            client_hash_by_ip: keyed(config.rate_limit_client_ip),
             graphql: keyed(config.rate_limit_graphql),
         }
     }
@@ -52,6 +59,14 @@ impl Limiters {
         check(&self.token_client, client_id.to_string())
     }
 
+    /// Before an argon2 check of a client secret (client-credentials grant,
+    /// introspection): per client id and per client IP. A secret already
+    /// verified (cached) costs nothing and is not counted.
+    pub fn client_secret_hash(&self, ip: IpAddr, client_id: &str) -> Result<(), Duration> {
+        check(&self.client_hash_by_ip, ip)?;
+        check(&self.client_hash_by_id, client_id.to_string())
+    }
+
     pub fn graphql(&self, principal_key: String) -> Result<(), Duration> {
         check(&self.graphql, principal_key)
     }
@@ -62,6 +77,12 @@ impl Limiters {
             l.retain_recent();
         }
         if let Some(l) = &self.token_client {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.client_hash_by_id {
+            l.retain_recent();
+        }
+        if let Some(l) = &self.client_hash_by_ip {
             l.retain_recent();
         }
         if let Some(l) = &self.graphql {

@@ -39,6 +39,17 @@ pub fn request_id_of<B>(req: &Request<B>) -> String {
         .to_string()
 }
 
+/// The request path as logs may show it: a sign-in link's token (the
+/// path's secret segment) is masked, `/signin/***`, in any letter case.
+pub fn loggable_path(path: &str) -> &str {
+    let p = path.as_bytes();
+    if p.len() >= 7 && p[..7].eq_ignore_ascii_case(b"/signin") {
+        "/signin/***"
+    } else {
+        path
+    }
+}
+
 fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     use axum::http::{header, HeaderValue, Method};
     if origins.is_empty() {
@@ -108,7 +119,7 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!(
                         "request",
                         method = %req.method(),
-                        path = %req.uri().path(),
+                        path = %loggable_path(req.uri().path()),
                         request_id = %request_id_of(req),
                     )
                 })

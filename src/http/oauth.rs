@@ -139,7 +139,7 @@ pub async fn token(
     match p.get("grant_type").map(String::as_str) {
         Some("password") => password_grant(&state, &p).await,
         Some("client_credentials") => {
-            super::oauth_client::client_credentials(&state, &headers, &p).await
+            super::oauth_client::client_credentials(&state, peer.ip(), &headers, &p).await
         }
         Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,

@@ -5,17 +5,19 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
-use super::oauth::{oauth_error, params, token_response};
+use super::oauth::{oauth_error, params, token_response, too_many};
 use crate::app::AppState;
 use crate::auth::principal::authenticate;
-use crate::domain::service_accounts::authenticate_client;
+use crate::domain::service_accounts::{authenticate_client, ClientCheck};
 use crate::domain::signin;
 use crate::domain::tokens::{self, Introspector};
 use crate::entity::service_account;
@@ -61,8 +63,13 @@ enum ClientAuth {
     Ok(service_account::Model),
 }
 
+/// Client credentials from the request, checked. Each argon2 check is rate
+/// limited per client id (`--rate-limit-token`) and per client IP
+/// (`--rate-limit-client-ip`); over the limit the answer is 429 with
+/// Retry-After, before any hashing.
 async fn client_auth(
     state: &AppState,
+    ip: IpAddr,
     headers: &HeaderMap,
     p: &HashMap<String, String>,
 ) -> Result<ClientAuth, Response> {
@@ -74,9 +81,11 @@ async fn client_auth(
     let Some((id, secret)) = creds else {
         return Ok(ClientAuth::None);
     };
-    match authenticate_client(state, &id, &secret).await {
-        Ok(Some(sa)) => Ok(ClientAuth::Ok(sa)),
-        Ok(None) => Ok(ClientAuth::Bad),
+    let gate = || state.limits.client_secret_hash(ip, &id);
+    match authenticate_client(state, &id, &secret, gate).await {
+        Ok(ClientCheck::Ok(sa)) => Ok(ClientAuth::Ok(sa)),
+        Ok(ClientCheck::Bad) => Ok(ClientAuth::Bad),
+        Ok(ClientCheck::Limited(wait)) => Err(too_many(wait)),
         Err(_) => Err(internal()),
     }
 }
@@ -91,10 +100,11 @@ fn invalid_client() -> Response {
 
 pub async fn client_credentials(
     state: &AppState,
+    ip: IpAddr,
     headers: &HeaderMap,
     p: &HashMap<String, String>,
 ) -> Response {
-    let sa = match client_auth(state, headers, p).await {
+    let sa = match client_auth(state, ip, headers, p).await {
         Ok(ClientAuth::Ok(sa)) => sa,
         Ok(_) => return invalid_client(),
         Err(r) => return r,
@@ -129,6 +139,7 @@ fn inactive() -> Response {
 /// only about its own organization's tokens) or a site admin's bearer JWT.
 pub async fn introspect(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -136,7 +147,7 @@ pub async fn introspect(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let who = match client_auth(&state, &headers, &p).await {
+    let who = match client_auth(&state, peer.ip(), &headers, &p).await {
         Ok(ClientAuth::Ok(sa)) => Introspector::ServiceAccountOf(sa.organization_id),
         Ok(ClientAuth::Bad) => return invalid_client(),
         Err(r) => return r,
@@ -165,7 +176,7 @@ pub async fn introspect(
                 "sub": ids::encode("Account", i.token.account_id).0,
                 "org": i.org_handle,
                 "scope": scopes.join(" "),
-                "exp": i.token.expires_at.timestamp(),
+                "exp": i.expires_at.timestamp(),
                 "iat": i.token.created_at.timestamp(),
                 "token_type": "access_token",
             }))

@@ -4,7 +4,9 @@
 //! transaction, so it exists exactly when the change that caused it does.
 //! A background [`worker`] delivers due rows at least once through the
 //! configured [`transport`], retrying with exponential backoff; rows stay in
-//! the table until delivered, so a restart loses nothing.
+//! the table until delivered, so a restart loses nothing. Once a row is
+//! sent or abandoned its bodies (which carry tokens and links) are blanked
+//! by the same statement; recipient, kind and subject stay for operators.
 
 pub mod templates;
 pub mod transport;
@@ -65,6 +67,21 @@ impl std::fmt::Debug for Mail {
     }
 }
 
+/// A subject is one header line. Names are refused with control characters
+/// on the way in (domain::validate); this also flattens any stored before
+/// that rule, so no name can add a header or a line to a mail's head.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Write the mail into the outbox as part of the caller's transaction. The
 /// caller wakes the worker (`state.mail.wake()`) after committing.
 pub async fn enqueue<C: ConnectionTrait>(tx: &C, now: DateTime<Utc>, mail: Mail) -> AppResult<()> {
@@ -72,7 +89,7 @@ pub async fn enqueue<C: ConnectionTrait>(tx: &C, now: DateTime<Utc>, mail: Mail)
         id: Uuid::now_v7(),
         kind: mail.kind.as_str().to_string(),
         to_address: mail.to,
-        subject: mail.subject,
+        subject: one_line(&mail.subject),
         body_text: mail.text,
         body_html: mail.html,
         created_at: now,

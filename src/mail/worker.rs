@@ -4,8 +4,10 @@
 //! conditional UPDATE, so two instances sharing a database do not both send
 //! it, and a crash mid-send only delays it by the lease. Failures back off
 //! exponentially (5 s, 10 s, … capped at 30 min) and after `MAX_ATTEMPTS`
-//! the row is marked `failed_at` and left for an operator. Times come from
-//! the app clock, so tests move the clock instead of waiting for backoff.
+//! the row is marked `failed_at` and left for an operator. Marking a row
+//! sent or failed blanks its bodies in the same statement (they carry the
+//! recipient's tokens and links). Times come from the app clock, so tests
+//! move the clock instead of waiting for backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +38,16 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
     let exp = attempts.clamp(1, 20) - 1;
     let secs = 5i64.saturating_mul(1i64 << exp).min(30 * 60);
     chrono::Duration::seconds(secs)
+}
+
+/// Blank a row's bodies (the subject, recipient and kind stay for the
+/// operator). Part of the UPDATE that marks the row sent or failed, so a
+/// mail's secrets exist in clear only while it may still be delivered.
+fn erase_body(
+    upd: sea_orm::UpdateMany<mail_outbox::Entity>,
+) -> sea_orm::UpdateMany<mail_outbox::Entity> {
+    upd.col_expr(Column::BodyText, Expr::value(String::new()))
+        .col_expr(Column::BodyHtml, Expr::value(Option::<String>::None))
 }
 
 pub struct Worker {
@@ -136,13 +148,17 @@ impl Worker {
         let attempts = row.attempts + 1;
         match self.transport.deliver(&self.from, &row).await {
             Ok(()) => {
-                mail_outbox::Entity::update_many()
-                    .col_expr(Column::SentAt, Expr::value(self.clock.now()))
-                    .col_expr(Column::Attempts, Expr::value(attempts))
-                    .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-                    .filter(Column::Id.eq(row.id))
-                    .exec(&self.db)
-                    .await?;
+                // The body carries the recipient's secrets (tokens, links):
+                // erased by the statement that marks the row sent.
+                erase_body(
+                    mail_outbox::Entity::update_many()
+                        .col_expr(Column::SentAt, Expr::value(self.clock.now()))
+                        .col_expr(Column::Attempts, Expr::value(attempts))
+                        .col_expr(Column::LastError, Expr::value(Option::<String>::None)),
+                )
+                .filter(Column::Id.eq(row.id))
+                .exec(&self.db)
+                .await?;
                 self.metrics.mails_sent.inc();
             }
             Err(e) => {
@@ -159,7 +175,8 @@ impl Worker {
                     .col_expr(Column::LastError, Expr::value(Some(error)))
                     .col_expr(Column::NextAttemptAt, Expr::value(now + backoff(attempts)));
                 if give_up {
-                    upd = upd.col_expr(Column::FailedAt, Expr::value(Some(now)));
+                    // Abandoned mail is never sent: its secrets go now.
+                    upd = erase_body(upd.col_expr(Column::FailedAt, Expr::value(Some(now))));
                 }
                 upd.filter(Column::Id.eq(row.id)).exec(&self.db).await?;
             }

@@ -278,8 +278,13 @@ async fn the_migration_erases_bodies_of_mail_sent_before_the_fix() {
             .await
             .unwrap();
     }
-    // Re-run the last migration as an upgrade would.
-    migration::Migrator::down(&app.state.db.conn, Some(1))
+    // Re-run m20261203_000002 (and the one after it) as an upgrade would.
+    let after: u32 = migration::Migrator::migrations()
+        .iter()
+        .rev()
+        .take_while(|m| m.name() != "m20261203_000002_erase_sent_mail_bodies")
+        .count() as u32;
+    migration::Migrator::down(&app.state.db.conn, Some(after + 1))
         .await
         .unwrap();
     migration::Migrator::up(&app.state.db.conn, None)

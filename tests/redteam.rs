@@ -5,6 +5,7 @@
 mod common;
 
 use base64::Engine;
+use common::links::{claims, redeem, uuid_of};
 use common::ws::{Client, Got};
 use common::*;
 use serde_json::{json, Value};
@@ -19,16 +20,6 @@ const REMOVE: &str =
 const ONBOARD: &str = "mutation($i: OnboardUsersInput!) { onboardUsers(input: $i) { results { email membership { id } accessToken { id } invitation { id status } error { code message } } } }";
 const INVITE: &str = "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { email invitation { id status } error { code message } } } }";
 
-/// Follow a sign-in URL; the JWT on success.
-async fn redeem(app: &TestApp, url: &str) -> Result<String, u16> {
-    let res = app.http.get(url).send().await.unwrap();
-    if res.status() != 200 {
-        return Err(res.status().as_u16());
-    }
-    let v: Value = res.json().await.unwrap();
-    Ok(v["access_token"].as_str().unwrap().to_string())
-}
-
 async fn mint(app: &TestApp, by: &str, account: &str, org: &str) -> Value {
     app.ok(
         Some(by),
@@ -37,15 +28,6 @@ async fn mint(app: &TestApp, by: &str, account: &str, org: &str) -> Value {
     )
     .await["createSignInToken"]
         .clone()
-}
-
-#[allow(dead_code)]
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&raw).unwrap()
 }
 
 fn role(org: &str, acc: &str, r: &str) -> Value {
@@ -560,18 +542,6 @@ async fn refused_tampered_or_replayed_link_jwts() {
     // Over the websocket, a dead link JWT cannot even connect.
     let mut ws = Client::connect(&app.base, false).await;
     assert_eq!(ws.init(Some(&jwt)).await, Got::Closed(4403));
-}
-
-fn uuid_of(global: &str) -> String {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(global)
-        .unwrap();
-    String::from_utf8(raw)
-        .unwrap()
-        .split_once(':')
-        .unwrap()
-        .1
-        .to_string()
 }
 
 /// The link session of a member of two organizations reaches nothing of the

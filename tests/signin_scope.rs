@@ -6,7 +6,7 @@
 
 mod common;
 
-use base64::Engine;
+use common::links::{claims, redeem, uuid_of};
 use common::ws::{Client, Got};
 use common::*;
 use serde_json::{json, Value};
@@ -23,40 +23,10 @@ const REMOVE: &str =
 const ADD: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { membership { role } } }";
 const LINKS: &str = "query($h: String!) { organization(handle: $h) { signInTokens(first: 10) { totalCount nodes { id active createdAt expiresAt expiredAt lastUsedAt account { id } createdBy { id } organization { handle } } } } }";
 
-/// Follow a sign-in URL; the JWT on success.
-async fn redeem(app: &TestApp, url: &str) -> Result<String, u16> {
-    let res = app.http.get(url).send().await.unwrap();
-    if res.status() != 200 {
-        return Err(res.status().as_u16());
-    }
-    let v: Value = res.json().await.unwrap();
-    Ok(v["access_token"].as_str().unwrap().to_string())
-}
-
 async fn mint(app: &TestApp, by: &str, account: &str) -> Value {
     app.ok(Some(by), CREATE, json!({"i": {"account": account}}))
         .await["createSignInToken"]
         .clone()
-}
-
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&raw).unwrap()
-}
-
-fn uuid_of(global: &str) -> String {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(global)
-        .unwrap();
-    String::from_utf8(raw)
-        .unwrap()
-        .split_once(':')
-        .unwrap()
-        .1
-        .to_string()
 }
 
 /// The review's reproduction, step by step: the attacker never gets the

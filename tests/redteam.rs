@@ -75,7 +75,7 @@ async fn ws_run(ws: &mut Client, id: &str, query: &str, vars: Value) -> Value {
 async fn ws_link_session_must_die_when_link_is_expired() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
-    app.assign(&w.admin, &w.org_id, &[w.member_id.clone()])
+    app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await;
     let link = mint(&app, &w.admin, &w.member_id, &w.org_id).await;
     let jwt = redeem(&app, link["url"].as_str().unwrap()).await.unwrap();
@@ -563,8 +563,12 @@ async fn refused_link_session_reaching_another_organization() {
         .as_str()
         .unwrap()
         .to_string();
-    app.assign(&w.outsider, &w.other_org_id, &[w.member_id.clone()])
-        .await;
+    app.assign(
+        &w.outsider,
+        &w.other_org_id,
+        std::slice::from_ref(&w.member_id),
+    )
+    .await;
     let own = app.sign_in("member@example.com", PASSWORD).await;
     let tok = app
         .ok(
@@ -1054,7 +1058,7 @@ async fn refused_transport_cursor_and_introspection_tricks() {
         assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{}", r.body);
     }
     // Introspection across organizations.
-    app.assign(&w.admin, &w.org_id, &[w.member_id.clone()])
+    app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await;
     let t = app
         .ok(

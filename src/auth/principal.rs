@@ -28,6 +28,9 @@ pub enum Principal {
         site_admin: bool,
         /// Some for a sign-in link's session: no rights outside that organization.
         scope: Option<Scope>,
+        /// The account's session epoch the JWT carried; long-lived
+        /// subscriptions end when the account's moves on (a claim).
+        session_epoch: i32,
     },
     Service {
         service_account_id: Uuid,
@@ -72,6 +75,7 @@ impl Principal {
             account_id,
             site_admin,
             scope: None,
+            session_epoch: 0,
         }
     }
 
@@ -132,6 +136,7 @@ pub async fn authenticate_session(
                     account_id: sub,
                     site_admin: false,
                     scope: Some(scope),
+                    session_epoch: 0,
                 },
                 expires,
             ))
@@ -152,7 +157,15 @@ pub async fn authenticate_session(
             if claims.sep.unwrap_or(0) < i64::from(acc.session_epoch) {
                 return Err(AppError::Unauthenticated);
             }
-            Ok((Principal::person(sub, acc.is_site_admin), expires))
+            Ok((
+                Principal::Person {
+                    account_id: sub,
+                    site_admin: acc.is_site_admin,
+                    scope: None,
+                    session_epoch: acc.session_epoch,
+                },
+                expires,
+            ))
         }
         "service" => {
             let sa: service_account::Model = crate::db::first(

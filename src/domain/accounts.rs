@@ -166,3 +166,76 @@ pub async fn password_sign_in(
         _ => Err(AppError::Unauthenticated),
     }
 }
+
+/// When an account is claimed: revoke the access tokens it issued, delete
+/// the service accounts it created, expire the sign-in links it minted or
+/// is the target of, and tell running subscriptions in each of its
+/// organizations to re-check (they compare the session epoch). Before the
+/// claim its owner could not sign in, so none of it was the owner's act.
+pub async fn end_provisioned_access(
+    tx: &crate::db::WriteTx<'_>,
+    account_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    use crate::entity::{access_token, membership, service_account};
+    use crate::events::Event;
+    use crate::graphql::ids;
+    use sea_orm::sea_query::Expr;
+    use serde_json::json;
+    let actor = Principal::person(account_id, false);
+    let tokens = access_token::Entity::find()
+        .filter(access_token::Column::IssuedByAccountId.eq(account_id))
+        .filter(access_token::Column::RevokedAt.is_null())
+        .all(&**tx)
+        .await?;
+    for t in &tokens {
+        access_token::Entity::update_many()
+            .col_expr(access_token::Column::RevokedAt, Expr::value(now))
+            .filter(access_token::Column::Id.eq(t.id))
+            .exec(&**tx)
+            .await?;
+        audit::record(&**tx, now, audit::Event {
+            organization_id: Some(t.organization_id),
+            action: "token.revoke",
+            actor: &actor,
+            target_account_id: Some(t.account_id),
+            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "via": "account.claim" }),
+        })
+        .await?;
+    }
+    let robots = service_account::Entity::find()
+        .filter(service_account::Column::CreatedByAccountId.eq(account_id))
+        .all(&**tx)
+        .await?;
+    for sa in &robots {
+        service_account::Entity::delete_by_id(sa.id)
+            .exec(&**tx)
+            .await?;
+        audit::record(&**tx, now, audit::Event {
+            organization_id: Some(sa.organization_id),
+            action: "service_account.delete",
+            actor: &actor,
+            target_account_id: None,
+            data: json!({ "serviceAccount": ids::encode("ServiceAccount", sa.id).0, "name": sa.name, "clientId": sa.client_id, "via": "account.claim" }),
+        })
+        .await?;
+        tx.emit(Event::AccessChanged {
+            organization_id: sa.organization_id,
+            account_id: None,
+            service_account_id: Some(sa.id),
+        });
+    }
+    super::signin::expire_links_of(tx, &actor, None, account_id, "account.claim", now).await?;
+    for m in membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(account_id))
+        .all(&**tx)
+        .await?
+    {
+        tx.emit(Event::AccessChanged {
+            organization_id: m.organization_id,
+            account_id: Some(account_id),
+            service_account_id: None,
+        });
+    }
+    Ok(())
+}

@@ -96,7 +96,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
                 // and never taken by its owner: the mailed token proves the
                 // owner, who claims it with their own password.
                 Some(a) if a.claimed_at.is_none() => {
-                    (claim(&*tx, a, n, inv.organization_id, now).await?, false)
+                    (claim(&tx, a, n, inv.organization_id, now).await?, false)
                 }
                 Some(_) => {
                     return Err(AppError::AlreadyExists(
@@ -182,9 +182,11 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
 
 /// The owner of an address takes the account provisioned for it: their
 /// password replaces any set by the provisioner, names they give replace
-/// theirs, and every session issued before ends (`session_epoch`).
-async fn claim<C: sea_orm::ConnectionTrait>(
-    tx: &C,
+/// theirs, every session issued before ends (`session_epoch`), and what was
+/// made in the account's name before — by whoever held it, since its owner
+/// could not sign in — stops working (`accounts::end_provisioned_access`).
+async fn claim(
+    tx: &crate::db::WriteTx<'_>,
     acc: account::Model,
     n: NewAccount,
     org_id: uuid::Uuid,
@@ -202,9 +204,10 @@ async fn claim<C: sea_orm::ConnectionTrait>(
     am.claimed_at = Set(Some(now));
     am.session_epoch = Set(acc_epoch + 1);
     am.updated_at = Set(now);
-    let acc = am.update(tx).await?;
+    let acc = am.update(&**tx).await?;
+    accounts::end_provisioned_access(tx, id, now).await?;
     audit::record(
-        tx,
+        &**tx,
         now,
         audit::Event {
             organization_id: Some(org_id),

@@ -345,6 +345,14 @@ pub async fn change(
                 done.insert(*id, Err(AppError::InvitationNotPending));
                 continue;
             }
+            // Sending (again) an ADMIN invitation grants ADMIN: not for a
+            // service account (red-team finding: it revived an expired one).
+            if matches!(what, Change::Resend) {
+                if let Err(e) = super::authz::may_grant(&c.principal, Role::from_db(&inv.role)) {
+                    done.insert(*id, Err(e));
+                    continue;
+                }
+            }
             let send_count = inv.send_count + 1;
             let mut am: invitation::ActiveModel = inv.into();
             let (result, action) = match what {

@@ -259,19 +259,22 @@ fn ended(tx: &WriteTx<'_>, org: Uuid, target: Uuid) {
     });
 }
 
-/// Expire, inside the caller's transaction, the live links of `org` that
-/// `account` minted or is the target of (they lost the standing the link
-/// needs). Each expired link gets its audit event.
+/// Expire, inside the caller's transaction, the live links of `org` (every
+/// organization for None) that `account` minted or is the target of (they
+/// lost the standing the link needs). Each expired link gets its audit event.
 pub async fn expire_links_of(
     tx: &WriteTx<'_>,
     actor: &Principal,
-    org: Uuid,
+    org: impl Into<Option<Uuid>>,
     account: Uuid,
     why: &'static str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let live = sign_in_token::Entity::find()
-        .filter(sign_in_token::Column::OrganizationId.eq(org))
+    let mut live = sign_in_token::Entity::find();
+    if let Some(org) = org.into() {
+        live = live.filter(sign_in_token::Column::OrganizationId.eq(org));
+    }
+    let live = live
         .filter(sign_in_token::Column::ExpiredAt.is_null())
         .filter(sign_in_token::Column::ExpiresAt.gt(now))
         .filter(
@@ -290,6 +293,9 @@ pub async fn expire_links_of(
         .exec(&**tx)
         .await?;
     for l in live {
+        let Some(org) = l.organization_id else {
+            continue;
+        };
         ended(tx, org, l.account_id);
         audit::record(
             &**tx,

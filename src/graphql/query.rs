@@ -197,6 +197,7 @@ impl QueryRoot {
                 site_admin,
                 account_id,
                 scope,
+                ..
             } => {
                 if all && !site_admin {
                     return Err(AppError::Forbidden("all: true is for site admins").into());

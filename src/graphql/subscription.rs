@@ -59,10 +59,16 @@ async fn allowed(c: &Caller, org_id: Uuid) -> AppResult<()> {
     c.require_signed_in()?;
     let conn = &c.state.db.conn;
     let exists = match &c.principal {
-        Principal::Person { account_id, .. } => account::Entity::find_by_id(*account_id)
+        // Still there, and not claimed since the session began.
+        Principal::Person {
+            account_id,
+            session_epoch,
+            scope,
+            ..
+        } => account::Entity::find_by_id(*account_id)
             .one(conn)
             .await?
-            .is_some(),
+            .is_some_and(|a| scope.is_some() || a.session_epoch <= *session_epoch),
         Principal::Service {
             service_account_id, ..
         } => service_account::Entity::find_by_id(*service_account_id)

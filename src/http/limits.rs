@@ -17,11 +17,16 @@ type Keyed<K> = Option<DefaultKeyedRateLimiter<K>>;
 
 pub struct Limiters {
     token_user: Keyed<(IpAddr, String)>,
-    token_client: Keyed<String>,
-    /// argon2 checks of client secrets (cache misses), per client id
+    /// Keyed by (IP, client id), not the id alone: anyone who knows a
+    /// client id could otherwise spend its budget and lock the real client
+    /// out (red-team finding). Client secrets are random 256-bit values, so
+    /// the limit is against hashing work, not guessing; the per-IP limit
+    /// below bounds that work whatever the ids.
+    token_client: Keyed<(IpAddr, String)>,
+    /// argon2 checks of client secrets (cache misses), per (IP, client id)
     /// (`--rate-limit-token`) and per client IP (`--rate-limit-client-ip`):
     /// wrong secrets cannot queue work on the hash pool that sign-in shares.
-    client_hash_by_id: Keyed<String>,
+    client_hash_by_id: Keyed<(IpAddr, String)>,
     client_hash_by_ip: Keyed<IpAddr>,
     graphql: Keyed<String>,
 }
@@ -55,8 +60,8 @@ impl Limiters {
         check(&self.token_user, (ip, username.trim().to_lowercase()))
     }
 
-    pub fn token_by_client(&self, client_id: &str) -> Result<(), Duration> {
-        check(&self.token_client, client_id.to_string())
+    pub fn token_by_client(&self, ip: IpAddr, client_id: &str) -> Result<(), Duration> {
+        check(&self.token_client, (ip, client_id.to_string()))
     }
 
     /// Before an argon2 check of a client secret (client-credentials grant,
@@ -64,7 +69,7 @@ impl Limiters {
     /// verified (cached) costs nothing and is not counted.
     pub fn client_secret_hash(&self, ip: IpAddr, client_id: &str) -> Result<(), Duration> {
         check(&self.client_hash_by_ip, ip)?;
-        check(&self.client_hash_by_id, client_id.to_string())
+        check(&self.client_hash_by_id, (ip, client_id.to_string()))
     }
 
     pub fn graphql(&self, principal_key: String) -> Result<(), Duration> {

@@ -128,7 +128,7 @@ pub async fn token(
             p.get("username").map(String::as_str).unwrap_or(""),
         ),
         Some("client_credentials") => match super::oauth_client::client_id_of(&headers, &p) {
-            Some(id) => state.limits.token_by_client(&id),
+            Some(id) => state.limits.token_by_client(peer.ip(), &id),
             None => Ok(()),
         },
         _ => Ok(()),

@@ -2,7 +2,8 @@
 //! single-line name field refuses Unicode Cc characters and the line and
 //! paragraph separators with BAD_USER_INPUT and `field` set; message bodies
 //! and descriptions keep tabs and line breaks but no other control
-//! character. All through the public API.
+//! character; names also refuse the bidirectional override and isolate
+//! controls. All through the public API.
 
 mod common;
 
@@ -22,6 +23,9 @@ const BAD_LINES: &[&str] = &[
     "Acme\u{85}Inc",
     "Acme\u{2028}Inc",
     "Acme\u{2029}Inc",
+    // Bidirectional overrides and isolates (red team): "Acme" shown reversed.
+    "Acme\u{202E}cni",
+    "Acme\u{2067}Inc\u{2069}",
 ];
 
 /// Each one is refused in a multi-line field.

@@ -79,10 +79,16 @@ pub fn email(field: &str, v: &str) -> AppResult<String> {
 /// Control characters (Unicode Cc) are refused everywhere: they reach mail
 /// headers and bodies, logs and terminals. A multi-line field keeps tab, LF
 /// and CR; a single-line field (every name, a subject) keeps none of them
-/// and refuses the Unicode line and paragraph separators too.
+/// and refuses the Unicode line and paragraph separators too, and the
+/// bidirectional embedding, override and isolate controls (U+202A–U+202E,
+/// U+2066–U+2069), which make a name display as something else in a mail
+/// or a console ("Trojan Source"). Other format characters stay: zero-width
+/// joiners build emoji and Indic and Persian words, marks (LRM/RLM) order
+/// mixed-direction names.
 fn forbidden_char(c: char, single_line: bool) -> bool {
     if single_line {
-        c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
     } else {
         c.is_control() && !matches!(c, '\t' | '\n' | '\r')
     }
@@ -218,10 +224,13 @@ mod tests {
             "a\u{85}b",
             "a\u{2028}b",
             "a\0b",
+            "invoice\u{202E}fdp.exe",
+            "a\u{2066}b\u{2069}",
         ] {
             assert!(required_name("n", bad).is_err(), "{bad:?}");
         }
         assert!(required_name("n", "Zoë Ångström-O'Neil").is_ok());
+        assert!(required_name("n", "family \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}").is_ok());
         assert!(text("b", "line one\r\nline two\tend", 100).is_ok());
         for bad in ["a\u{1b}[31m", "a\u{7f}", "a\0"] {
             assert!(text("b", bad, 100).is_err(), "{bad:?}");

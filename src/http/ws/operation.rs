@@ -104,7 +104,15 @@ pub(super) async fn start(
     );
     let task = tokio::spawn(async move {
         let complete = operation(&id2, req, proto, &state, &session, &out).await;
-        subs2.lock().remove(&id2);
+        // Only our own entry: after a `complete` the client may already
+        // have started another operation under the same id (red team).
+        {
+            let me = tokio::task::id();
+            let mut s = subs2.lock();
+            if s.get(&id2).is_some_and(|h| h.id() == me) {
+                s.remove(&id2);
+            }
+        }
         if complete {
             let _ = out.send(text(json!({"type": "complete", "id": id2}))).await;
         }

@@ -1,5 +1,7 @@
-//! AppState, start-up (data dir, database, migrations, keys) and serving
-//! with graceful shutdown.
+//! The composition root: start-up (data dir, database, migrations, keys),
+//! building the domain's `Services` and the HTTP layer's `AppState` over
+//! them, the background workers, and serving with graceful shutdown. The
+//! only module that imports every layer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,103 +14,82 @@ use crate::auth::jwt::{self, Keys};
 use crate::auth::password::Hasher;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::db::{self, Db};
-use crate::events::EventBus;
-use crate::graphql::{self, AppSchema};
+use crate::db;
+use crate::domain::Services;
+use crate::graphql;
+pub use crate::http::AppState;
 use crate::metrics::Metrics;
 
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub keys: Arc<Keys>,
-    pub clock: Arc<dyn Clock>,
-    pub hasher: Hasher,
-    pub metrics: Arc<Metrics>,
-    pub events: EventBus,
-    pub schema: AppSchema,
-    /// Access-token lastUsedAt times, written in batches.
-    pub last_used: Arc<crate::domain::tokens::LastUsed>,
-    /// Client secrets already verified with argon2 (see SecretCache).
-    pub client_secrets: Arc<crate::domain::service_accounts::SecretCache>,
-    /// Rate limiters (in memory, per instance).
-    pub limits: Arc<crate::http::limits::Limiters>,
-    /// In-memory usage counters, flushed into daily rows.
-    pub usage: Arc<crate::usage::Usage>,
-    /// Key for tamper-evident cursors, derived from the signing key.
-    pub cursor_key: Arc<[u8; 32]>,
-    /// Parsed GraphQL documents by query text (see http/documents.rs).
-    pub documents: Arc<crate::http::documents::Documents>,
-    /// The mail outbox worker: `wake()` after committing mail, `stop()` at shutdown.
-    pub mail: crate::mail::Outbox,
+/// Open (and migrate) the database, load or create the signing key, start
+/// the mail worker and the flushers: the domain's services.
+pub async fn services(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let metrics = Arc::new(Metrics::with_max_operations(config.metrics_max_operations));
+    let db = db::connect(
+        &config.database_url(),
+        config.db_pool,
+        std::time::Duration::from_secs(config.db_acquire_timeout),
+        metrics.clone(),
+    )
+    .await?;
+    Migrator::up(&db.conn, None)
+        .await
+        .context("running migrations")?;
+    let signing = jwt::load_or_generate(config.jwt_key.as_deref(), &config.data_dir)?;
+    let keys = Keys::new(
+        &signing,
+        &config.jwt_verify_keys,
+        config.issuer(),
+        config.jwt_ttl,
+    )?;
+    let cursor_key = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"orgraph-cursor-v1");
+        h.update(signing.to_bytes());
+        let out: [u8; 32] = h.finalize().into();
+        Arc::new(out)
+    };
+    let mail = crate::mail::Outbox::new();
+    crate::mail::worker::spawn(
+        &config,
+        db.conn.clone(),
+        clock.clone(),
+        metrics.clone(),
+        &mail,
+    )
+    .await?;
+    let services = Services {
+        hasher: Hasher::new(config.max_concurrent_hashes),
+        config: Arc::new(config),
+        events: db.bus.clone(),
+        db,
+        keys: Arc::new(keys),
+        clock,
+        metrics,
+        usage: Arc::new(crate::usage::Usage::new()),
+        last_used: Default::default(),
+        client_secrets: Default::default(),
+        cursor_key,
+        mail,
+    };
+    spawn_flushers(&services);
+    Ok(services)
 }
 
 impl AppState {
-    /// Open (and migrate) the database, load or create the signing key.
+    /// The services, and over them the schema, limiters and document cache.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let metrics = Arc::new(Metrics::with_max_operations(config.metrics_max_operations));
-        let db = db::connect(
-            &config.database_url(),
-            config.db_pool,
-            std::time::Duration::from_secs(config.db_acquire_timeout),
-            metrics.clone(),
-        )
-        .await?;
-        Migrator::up(&db.conn, None)
-            .await
-            .context("running migrations")?;
-        let signing = jwt::load_or_generate(config.jwt_key.as_deref(), &config.data_dir)?;
-        let keys = Keys::new(
-            &signing,
-            &config.jwt_verify_keys,
-            config.issuer(),
-            config.jwt_ttl,
-        )?;
-        let cursor_key = {
-            use sha2::Digest;
-            let mut h = sha2::Sha256::new();
-            h.update(b"orgraph-cursor-v1");
-            h.update(signing.to_bytes());
-            let out: [u8; 32] = h.finalize().into();
-            Arc::new(out)
-        };
         let schema = graphql::build_schema(&config);
-        let mail = crate::mail::Outbox::new();
-        crate::mail::worker::spawn(
-            &config,
-            db.conn.clone(),
-            clock.clone(),
-            metrics.clone(),
-            &mail,
-        )
-        .await?;
+        let limits = Arc::new(crate::http::limits::Limiters::new(&config));
+        let services = services(config, clock).await?;
         let state = AppState {
-            limits: Arc::new(crate::http::limits::Limiters::new(&config)),
-            hasher: Hasher::new(config.max_concurrent_hashes),
-            config: Arc::new(config),
-            events: db.bus.clone(),
-            db,
-            keys: Arc::new(keys),
-            clock,
-            metrics,
-            usage: Arc::new(crate::usage::Usage::new()),
-            last_used: Default::default(),
-            client_secrets: Default::default(),
-            documents: Default::default(),
+            limits,
             schema,
-            cursor_key,
-            mail,
+            documents: Default::default(),
+            services,
         };
-        crate::usage::spawn_flusher(
-            state.clone(),
-            std::time::Duration::from_secs(state.config.usage_flush_seconds),
-        );
-        crate::domain::tokens::spawn_last_used_flusher(
-            state.clone(),
-            std::time::Duration::from_secs(state.config.last_used_flush_seconds),
-        );
         let limits = state.limits.clone();
         tokio::spawn(async move {
             let mut t = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -125,12 +106,54 @@ impl AppState {
     }
 }
 
+/// The usage and lastUsedAt flushers, every `--usage-flush-seconds` and
+/// `--last-used-flush-seconds` for the life of the runtime (`serve` adds a
+/// final flush after the server has drained).
+fn spawn_flushers(services: &Services) {
+    let every = |secs: u64| std::time::Duration::from_secs(secs);
+    let s = services.clone();
+    spawn_every(every(services.config.usage_flush_seconds), move || {
+        let s = s.clone();
+        async move {
+            if let Err(e) = s.flush_usage().await {
+                tracing::warn!(error = ?e.code(), "flushing usage counters failed; will retry");
+            }
+        }
+    });
+    let s = services.clone();
+    spawn_every(every(services.config.last_used_flush_seconds), move || {
+        let s = s.clone();
+        async move {
+            if let Err(e) = s.flush_last_used().await {
+                tracing::warn!(error = ?e.code(), "flushing lastUsedAt failed");
+            }
+        }
+    });
+}
+
+/// Run `task` every `period` (the first run one period from now).
+fn spawn_every<F, Fut>(period: std::time::Duration, task: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            task().await;
+        }
+    });
+}
+
 /// Serve until SIGINT/SIGTERM, then drain in-flight requests.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(state.config.bind)
+    let listener = TcpListener::bind(state.services.config.bind)
         .await
-        .with_context(|| format!("binding {}", state.config.bind))?;
-    let metrics_listener = match state.config.metrics_bind {
+        .with_context(|| format!("binding {}", state.services.config.bind))?;
+    let metrics_listener = match state.services.config.metrics_bind {
         Some(addr) => Some(
             TcpListener::bind(addr)
                 .await
@@ -140,19 +163,20 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     };
     tracing::info!(
         addr = %listener.local_addr()?,
-        database = %state.db.backend_name(),
+        database = %state.services.db.backend_name(),
         "orgraph listening; GraphiQL at {}/",
-        state.config.public_url()
+        state.services.config.public_url()
     );
     serve_on(state.clone(), listener, metrics_listener, shutdown_signal()).await?;
-    if let Err(e) = crate::usage::flush(&state).await {
+    let services = &state.services;
+    if let Err(e) = services.flush_usage().await {
         tracing::warn!(error = ?e.code(), "final usage flush failed; counts since the last flush are lost");
     }
-    if let Err(e) = state.last_used.flush(&state).await {
+    if let Err(e) = services.flush_last_used().await {
         tracing::warn!(error = ?e.code(), "final lastUsedAt flush failed");
     }
     // Deliver what is due now; anything left stays in the outbox for the next start.
-    state.mail.stop().await;
+    services.mail.stop().await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! `http::router(state)` is what both the binary and the tests serve.
 
 pub mod app;
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -1,7 +1,9 @@
 use std::io::{BufRead, Write};
+use std::sync::Arc;
 
 use clap::Parser;
 use migration::{Migrator, MigratorTrait};
+use orgraph::clock::SystemClock;
 use orgraph::config::{Cli, Command};
 use orgraph::{app, domain, graphql, logging, AppState};
 
@@ -71,8 +73,8 @@ async fn run() -> anyhow::Result<()> {
                 Some(p) => Some(p),
                 None => Some(read_password()?),
             };
-            let state = AppState::build_default(config).await?;
-            let acc = domain::accounts::create_admin(&state, &email, password.as_deref())
+            let services = app::services(config, Arc::new(SystemClock)).await?;
+            let acc = domain::accounts::create_admin(&services, &email, password.as_deref())
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
             println!("site admin {} ({})", acc.email.unwrap_or_default(), acc.id);

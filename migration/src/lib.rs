@@ -7,6 +7,7 @@ mod m20261123_000001_page_indexes;
 mod m20261203_000001_signin_scope;
 mod m20261203_000002_erase_sent_mail_bodies;
 mod m20261203_000003_account_claim;
+mod m20261204_000001_audit_raw_uuids;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_signin_scope::Migration),
             Box::new(m20261203_000002_erase_sent_mail_bodies::Migration),
             Box::new(m20261203_000003_account_claim::Migration),
+            Box::new(m20261204_000001_audit_raw_uuids::Migration),
         ]
     }
 }

@@ -6,4 +6,4 @@ pub mod password;
 pub mod principal;
 pub mod tokens;
 
-pub use principal::Principal;
+pub use principal::{Principal, Scope};

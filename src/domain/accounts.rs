@@ -4,8 +4,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use super::{audit, validate, AccountKind};
-use crate::app::AppState;
 use crate::auth::Principal;
+use crate::domain::Services;
 use crate::entity::account;
 use crate::error::{on_unique, AppError, AppResult};
 
@@ -72,7 +72,7 @@ pub async fn insert<C: ConnectionTrait>(
 
 /// `orgraph create-admin`: create a site admin, or promote an existing account.
 pub async fn create_admin(
-    state: &AppState,
+    services: &Services,
     email: &str,
     password: Option<&str>,
 ) -> AppResult<account::Model> {
@@ -80,12 +80,12 @@ pub async fn create_admin(
     let hash = match password {
         Some(p) => {
             validate::password("password", p)?;
-            Some(state.hasher.hash(p).await?)
+            Some(services.hasher.hash(p).await?)
         }
         None => None,
     };
-    let now = state.clock.now();
-    let tx = state.db.write_tx().await?;
+    let now = services.clock.now();
+    let tx = services.db.write_tx().await?;
     let existing = account::Entity::find()
         .filter(account::Column::Email.eq(email.clone()))
         .one(&*tx)
@@ -146,7 +146,7 @@ pub async fn create_admin(
 /// The password grant. Unknown email and wrong password are the same
 /// failure, with the same work done (a dummy hash for unknown emails).
 pub async fn password_sign_in(
-    state: &AppState,
+    services: &Services,
     email: &str,
     password: &str,
 ) -> AppResult<account::Model> {
@@ -156,11 +156,11 @@ pub async fn password_sign_in(
     } else {
         account::Entity::find()
             .filter(account::Column::Email.eq(email))
-            .one(&state.db.conn)
+            .one(&services.db.conn)
             .await?
     };
     let stored = acc.as_ref().and_then(|a| a.password_hash.as_deref());
-    let ok = state.hasher.verify(password, stored).await?;
+    let ok = services.hasher.verify(password, stored).await?;
     match acc {
         Some(a) if ok => Ok(a),
         _ => Err(AppError::Unauthenticated),
@@ -179,7 +179,6 @@ pub async fn end_provisioned_access(
 ) -> AppResult<()> {
     use crate::entity::{access_token, membership, service_account};
     use crate::events::Event;
-    use crate::graphql::ids;
     use sea_orm::sea_query::Expr;
     use serde_json::json;
     let actor = Principal::person(account_id, false);
@@ -194,13 +193,17 @@ pub async fn end_provisioned_access(
             .filter(access_token::Column::Id.eq(t.id))
             .exec(&**tx)
             .await?;
-        audit::record(&**tx, now, audit::Event {
-            organization_id: Some(t.organization_id),
-            action: "token.revoke",
-            actor: &actor,
-            target_account_id: Some(t.account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "via": "account.claim" }),
-        })
+        audit::record(
+            &**tx,
+            now,
+            audit::Event {
+                organization_id: Some(t.organization_id),
+                action: "token.revoke",
+                actor: &actor,
+                target_account_id: Some(t.account_id),
+                data: json!({ "token": t.id, "prefix": t.prefix, "via": "account.claim" }),
+            },
+        )
         .await?;
     }
     let robots = service_account::Entity::find()
@@ -216,7 +219,7 @@ pub async fn end_provisioned_access(
             action: "service_account.delete",
             actor: &actor,
             target_account_id: None,
-            data: json!({ "serviceAccount": ids::encode("ServiceAccount", sa.id).0, "name": sa.name, "clientId": sa.client_id, "via": "account.claim" }),
+            data: json!({ "serviceAccount": sa.id, "name": sa.name, "clientId": sa.client_id, "via": "account.claim" }),
         })
         .await?;
         tx.emit(Event::AccessChanged {

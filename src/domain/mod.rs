@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod authn;
 pub mod authz;
 pub mod invitation_accept;
 pub mod invitations;
@@ -13,6 +14,7 @@ pub mod onboarding;
 pub mod organizations;
 pub mod seats;
 pub mod service_accounts;
+pub mod services;
 pub mod signin;
 pub mod tokens;
 pub mod usage;
@@ -20,9 +22,9 @@ pub mod validate;
 
 use async_graphql::Enum;
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::graphql::loaders::Loaders;
+pub use services::Services;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -80,19 +82,21 @@ impl AccountKind {
     }
 }
 
-/// Everything a service function needs about the current request.
+/// Everything a service function needs about the current request: the
+/// shared services, who is asking, and this request's loaders (whose
+/// cached rows never outlive the request or cross principals).
 #[derive(Clone)]
 pub struct Caller {
-    pub state: AppState,
+    pub state: Services,
     pub principal: Principal,
     pub loaders: Loaders,
 }
 
 impl Caller {
-    pub fn new(state: AppState, principal: Principal) -> Self {
-        let loaders = Loaders::new(&state);
+    pub fn new(services: Services, principal: Principal) -> Self {
+        let loaders = Loaders::new(&services.db.conn);
         Caller {
-            state,
+            state: services,
             principal,
             loaders,
         }

@@ -16,27 +16,20 @@ use crate::db::lock_org;
 use crate::entity::{access_token, account, membership, organization, seat};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, SeatChangeKind};
-use crate::graphql::ids;
 
-/// One item of a bulk seat operation: the account and its seat, or an error.
-pub struct SeatOutcome {
-    pub account: async_graphql::ID,
-    pub result: Result<Option<seat::Model>, AppError>,
-}
+/// One account of a bulk call as the API read it: its id, or why it could
+/// not be read (a malformed id: BAD_USER_INPUT at its index). Such items
+/// count towards the batch size and answer their error in place.
+pub type AccountItem = Result<Uuid, AppError>;
+
+/// One item of a bulk seat operation: the account's seat, or an error.
+pub type SeatOutcome = Result<Option<seat::Model>, AppError>;
 
 pub struct SeatBatch {
+    /// One per requested account, in the order they were given.
     pub outcomes: Vec<SeatOutcome>,
     pub org: organization::Model,
     pub used: i64,
-}
-
-fn parse_accounts(accounts: &[async_graphql::ID]) -> AppResult<Vec<Result<Uuid, AppError>>> {
-    validate::bulk_len("accounts", accounts.len())?;
-    Ok(accounts
-        .iter()
-        .enumerate()
-        .map(|(i, id)| ids::decode(id, "Account", &["accounts", &i.to_string()]))
-        .collect())
 }
 
 async fn members_of<C: ConnectionTrait>(
@@ -196,13 +189,17 @@ pub async fn revoke_tokens_of<C: ConnectionTrait>(
         .exec(tx)
         .await?;
     for t in &tokens {
-        audit::record(tx, now, audit::Event {
-            organization_id: Some(org_id),
-            action: "token.revoke",
-            actor: &c.principal,
-            target_account_id: Some(account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "reason": reason }),
-        })
+        audit::record(
+            tx,
+            now,
+            audit::Event {
+                organization_id: Some(org_id),
+                action: "token.revoke",
+                actor: &c.principal,
+                target_account_id: Some(account_id),
+                data: json!({ "token": t.id, "prefix": t.prefix, "reason": reason }),
+            },
+        )
         .await?;
     }
     Ok(())
@@ -242,7 +239,7 @@ async fn notify_seated(
 struct Batch<'a> {
     tx: crate::db::WriteTx<'a>,
     org: organization::Model,
-    parsed: Vec<Result<Uuid, AppError>>,
+    parsed: Vec<AccountItem>,
     members: HashSet<Uuid>,
     seats: HashMap<Uuid, seat::Model>,
     used: i64,
@@ -254,10 +251,11 @@ struct Batch<'a> {
 async fn open_batch<'a>(
     c: &'a Caller,
     org_id: Uuid,
-    accounts: &[async_graphql::ID],
+    accounts: Vec<AccountItem>,
 ) -> AppResult<Batch<'a>> {
     c.require_signed_in()?;
-    let parsed = parse_accounts(accounts)?;
+    validate::bulk_len("accounts", accounts.len())?;
+    let parsed = accounts;
     let tx = c.state.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
@@ -282,7 +280,7 @@ async fn open_batch<'a>(
 pub async fn assign_seats(
     c: &Caller,
     org_id: Uuid,
-    accounts: &[async_graphql::ID],
+    accounts: Vec<AccountItem>,
 ) -> AppResult<SeatBatch> {
     let Batch {
         tx,
@@ -292,9 +290,9 @@ pub async fn assign_seats(
         mut seats,
         mut used,
     } = open_batch(c, org_id, accounts).await?;
-    let mut outcomes = Vec::with_capacity(accounts.len());
+    let mut outcomes = Vec::with_capacity(parsed.len());
     let mut newly = Vec::new();
-    for (i, item) in parsed.into_iter().enumerate() {
+    for item in parsed {
         let result = match item {
             Err(e) => Err(e),
             Ok(acc) if !members.contains(&acc) => Err(AppError::NotAMember),
@@ -319,10 +317,7 @@ pub async fn assign_seats(
                 },
             },
         };
-        outcomes.push(SeatOutcome {
-            account: accounts[i].clone(),
-            result,
-        });
+        outcomes.push(result);
     }
     notify_seated(&tx, c, &org, &newly).await?;
     tx.commit().await?;
@@ -338,7 +333,7 @@ pub async fn assign_seats(
 pub async fn revoke_seats(
     c: &Caller,
     org_id: Uuid,
-    accounts: &[async_graphql::ID],
+    accounts: Vec<AccountItem>,
 ) -> AppResult<SeatBatch> {
     let Batch {
         tx,
@@ -348,8 +343,8 @@ pub async fn revoke_seats(
         mut used,
         ..
     } = open_batch(c, org_id, accounts).await?;
-    let mut outcomes = Vec::with_capacity(accounts.len());
-    for (i, item) in parsed.into_iter().enumerate() {
+    let mut outcomes = Vec::with_capacity(parsed.len());
+    for item in parsed {
         let result = match item {
             Err(e) => Err(e),
             Ok(acc) if !members.contains(&acc) => Err(AppError::NotAMember),
@@ -368,10 +363,7 @@ pub async fn revoke_seats(
                 Ok(None)
             }
         };
-        outcomes.push(SeatOutcome {
-            account: accounts[i].clone(),
-            result,
-        });
+        outcomes.push(result);
     }
     tx.commit().await?;
     Ok(SeatBatch {

@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::authz::standing_in;
 use super::{audit, validate, Caller};
-use crate::app::AppState;
 use crate::auth::tokens;
 use crate::db::lock_org;
+use crate::domain::Services;
 use crate::entity::service_account;
 use crate::error::{on_unique, AppError, AppResult};
 
@@ -126,13 +126,17 @@ pub async fn delete(c: &Caller, id: Uuid) -> AppResult<Uuid> {
     service_account::Entity::delete_by_id(sa.id)
         .exec(&*tx)
         .await?;
-    audit::record(&*tx, c.now(), audit::Event {
-        organization_id: Some(sa.organization_id),
-        action: "service_account.delete",
-        actor: &c.principal,
-        target_account_id: None,
-        data: json!({ "serviceAccount": crate::graphql::ids::encode("ServiceAccount", sa.id).0, "name": sa.name, "clientId": sa.client_id }),
-    })
+    audit::record(
+        &*tx,
+        c.now(),
+        audit::Event {
+            organization_id: Some(sa.organization_id),
+            action: "service_account.delete",
+            actor: &c.principal,
+            target_account_id: None,
+            data: json!({ "serviceAccount": sa.id, "name": sa.name, "clientId": sa.client_id }),
+        },
+    )
     .await?;
     tx.emit(crate::events::Event::AccessChanged {
         organization_id: sa.organization_id,
@@ -200,7 +204,7 @@ pub enum ClientCheck {
 /// holds SHA-256 digests only and is bound to the row's current hash, so a
 /// rotated or deleted account stops authenticating at once.
 pub async fn authenticate_client(
-    state: &AppState,
+    services: &Services,
     client_id: &str,
     secret: &str,
     gate: impl FnOnce() -> Result<(), std::time::Duration>,
@@ -210,16 +214,16 @@ pub async fn authenticate_client(
     }
     let sa = service_account::Entity::find()
         .filter(service_account::Column::ClientId.eq(client_id))
-        .one(&state.db.conn)
+        .one(&services.db.conn)
         .await?;
     if let Some(sa) = &sa {
-        if state
+        if services
             .client_secrets
             .hit(&sa.client_id, &sa.secret_hash, secret)
         {
-            state
+            services
                 .last_used
-                .touch_service_account(sa.id, state.clock.now());
+                .touch_service_account(sa.id, services.clock.now());
             return Ok(ClientCheck::Ok(sa.clone()));
         }
     }
@@ -227,16 +231,20 @@ pub async fn authenticate_client(
         return Ok(ClientCheck::Limited(wait));
     }
     let Some(sa) = sa else {
-        state.hasher.verify(secret, None).await?;
+        services.hasher.verify(secret, None).await?;
         return Ok(ClientCheck::Bad);
     };
-    if state.hasher.verify(secret, Some(&sa.secret_hash)).await? {
-        state
+    if services
+        .hasher
+        .verify(secret, Some(&sa.secret_hash))
+        .await?
+    {
+        services
             .client_secrets
             .remember(&sa.client_id, &sa.secret_hash, secret);
-        state
+        services
             .last_used
-            .touch_service_account(sa.id, state.clock.now());
+            .touch_service_account(sa.id, services.clock.now());
         Ok(ClientCheck::Ok(sa))
     } else {
         Ok(ClientCheck::Bad)

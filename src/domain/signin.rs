@@ -6,7 +6,7 @@
 //!   stranger (NOT_FOUND) everywhere else, never a site admin;
 //! * the minter is that organization's ADMIN (or a site admin) and the
 //!   target a member below ADMIN — checked at minting, at redemption and on
-//!   every request of the session (`auth::principal::link_holds`); never for
+//!   every request of the session (`authn::link_holds`); never for
 //!   a site admin, nor for an account that is ADMIN of an organization where
 //!   the minter is not ADMIN;
 //! * the organization's admins list its links and expire any by id;
@@ -20,24 +20,19 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde_json::json;
 use uuid::Uuid;
 
+use super::authn::link_holds;
 use super::authz::{standing, standing_in};
 use super::{audit, Caller, Role};
-use crate::app::AppState;
 use crate::auth::jwt::Impersonation;
-use crate::auth::principal::link_holds;
 use crate::auth::{tokens, Principal};
 use crate::db::WriteTx;
+use crate::domain::Services;
 use crate::entity::{account, membership, sign_in_token};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
-use crate::graphql::ids;
 
 pub const MIN_LIFETIME: i64 = 60;
 pub const MAX_LIFETIME: i64 = 7 * 24 * 3600;
-
-fn link_ref(id: Uuid) -> serde_json::Value {
-    json!(ids::encode("SignInToken", id).0)
-}
 
 /// The minter as a person (not a service account, not a scoped session).
 fn minter(c: &Caller) -> AppResult<(Uuid, bool)> {
@@ -171,7 +166,7 @@ pub async fn create(
             action: "signin_token.create",
             actor: &c.principal,
             target_account_id: Some(target),
-            data: json!({ "signInToken": link_ref(id), "expiresAt": expires_at }),
+            data: json!({ "signInToken": id, "expiresAt": expires_at }),
         },
     )
     .await?;
@@ -184,13 +179,13 @@ pub async fn create(
     })
 }
 
-async fn find(state: &AppState, token: &str) -> AppResult<Option<sign_in_token::Model>> {
+async fn find(services: &Services, token: &str) -> AppResult<Option<sign_in_token::Model>> {
     if token.is_empty() || token.len() > 128 {
         return Ok(None);
     }
     Ok(sign_in_token::Entity::find()
         .filter(sign_in_token::Column::TokenHash.eq(tokens::sha256_hex(token)))
-        .one(&state.db.conn)
+        .one(&services.db.conn)
         .await?)
 }
 
@@ -242,7 +237,7 @@ pub async fn expire(c: &Caller, which: LinkRef) -> AppResult<bool> {
             action: "signin_token.expire",
             actor: &c.principal,
             target_account_id: Some(t.account_id),
-            data: json!({ "signInToken": link_ref(t.id) }),
+            data: json!({ "signInToken": t.id }),
         },
     )
     .await?;
@@ -305,7 +300,7 @@ pub async fn expire_links_of(
                 action: "signin_token.expire",
                 actor,
                 target_account_id: Some(l.account_id),
-                data: json!({ "signInToken": link_ref(l.id), "reason": why }),
+                data: json!({ "signInToken": l.id, "reason": why }),
             },
         )
         .await?;
@@ -316,18 +311,18 @@ pub async fn expire_links_of(
 /// `GET /signin/{token}`: the session a live link yields, after the rules
 /// that allowed it are checked again. None: invalid, expired or no longer
 /// allowed (all answer the same).
-pub async fn redeem(state: &AppState, token: &str) -> AppResult<Option<(Uuid, Impersonation)>> {
-    let now = state.clock.now();
-    let Some(link) = find(state, token).await? else {
+pub async fn redeem(services: &Services, token: &str) -> AppResult<Option<(Uuid, Impersonation)>> {
+    let now = services.clock.now();
+    let Some(link) = find(services, token).await? else {
         return Ok(None);
     };
     let (Some(org), Some(by)) = (link.organization_id, link.created_by_account_id) else {
         return Ok(None);
     };
-    if !link_holds(state, &link, now).await? {
+    if !link_holds(services, &link, now).await? {
         return Ok(None);
     }
-    let tx = state.db.write_tx().await?;
+    let tx = services.db.write_tx().await?;
     sign_in_token::Entity::update_many()
         .col_expr(sign_in_token::Column::LastUsedAt, Expr::value(now))
         .filter(sign_in_token::Column::Id.eq(link.id))
@@ -342,7 +337,7 @@ pub async fn redeem(state: &AppState, token: &str) -> AppResult<Option<(Uuid, Im
             action: "signin_token.redeem",
             actor: &minter,
             target_account_id: Some(link.account_id),
-            data: json!({ "signInToken": link_ref(link.id) }),
+            data: json!({ "signInToken": link.id }),
         },
     )
     .await?;

@@ -8,19 +8,19 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use parking_lot::Mutex;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::authz::standing_in;
 use super::{audit, validate, Caller};
-use crate::app::AppState;
 use crate::auth::{tokens, Principal};
 use crate::db::lock_org;
+use crate::domain::Services;
 use crate::entity::{access_token, membership, organization, seat, service_account, sign_in_token};
 use crate::error::{AppError, AppResult};
-use crate::graphql::ids;
 use crate::usage::UsageMetric;
 
 pub const MAX_SCOPES: usize = 20;
@@ -171,7 +171,7 @@ pub async fn issue_in<C: ConnectionTrait>(
         action: "token.issue",
         actor: &c.principal,
         target_account_id: Some(account_id),
-        data: json!({ "token": ids::encode("AccessToken", model.id).0, "prefix": model.prefix, "expiresAt": expires_at, "scopes": scopes }),
+        data: json!({ "token": model.id, "prefix": model.prefix, "expiresAt": expires_at, "scopes": scopes }),
     })
     .await?;
     Ok((model, secret))
@@ -257,7 +257,7 @@ pub async fn revoke_access_token(c: &Caller, token_id: Uuid) -> AppResult<access
             action: "token.revoke",
             actor: &c.principal,
             target_account_id: Some(t.account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix }),
+            data: json!({ "token": t.id, "prefix": t.prefix }),
         },
     )
     .await?;
@@ -310,7 +310,7 @@ pub async fn sync_access_tokens(
                 action: "token.sync",
                 actor: &c.principal,
                 target_account_id: Some(t.account_id),
-                data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix,
+                data: json!({ "token": t.id, "prefix": t.prefix,
                 "expiresAt": { "before": t.expires_at, "after": target } }),
             },
         )
@@ -336,18 +336,18 @@ pub struct Introspection {
 /// RFC 7662: one statement for the token (and its organization's handle).
 /// A token with a bad checksum is refused without a lookup.
 pub async fn introspect(
-    state: &AppState,
+    services: &Services,
     secret: &str,
     who: &Introspector,
 ) -> AppResult<Option<Introspection>> {
     if !tokens::access_token_well_formed(secret) {
         return Ok(None);
     }
-    let now = state.clock.now();
+    let now = services.clock.now();
     let found = access_token::Entity::find()
         .filter(access_token::Column::TokenHash.eq(tokens::sha256_hex(secret)))
         .find_also_related(organization::Entity)
-        .one(&state.db.conn)
+        .one(&services.db.conn)
         .await?;
     let Some((t, Some(org))) = found else {
         return Ok(None);
@@ -360,8 +360,8 @@ pub async fn introspect(
     if !allowed || t.revoked_at.is_some() || expires_at <= now {
         return Ok(None);
     }
-    state.last_used.touch(t.id, now);
-    state
+    services.last_used.touch(t.id, now);
+    services
         .usage
         .incr(t.organization_id, UsageMetric::TokenVerifications, 1, now);
     Ok(Some(Introspection {
@@ -372,14 +372,14 @@ pub async fn introspect(
 }
 
 /// RFC 7009: the holder revokes its own token. Unknown tokens are ignored.
-pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
+pub async fn revoke_by_holder(services: &Services, secret: &str) -> AppResult<()> {
     if !tokens::access_token_well_formed(secret) {
         return Ok(());
     }
     let hash = tokens::sha256_hex(secret);
     let Some(t) = access_token::Entity::find()
         .filter(access_token::Column::TokenHash.eq(hash))
-        .one(&state.db.conn)
+        .one(&services.db.conn)
         .await?
     else {
         return Ok(());
@@ -387,8 +387,8 @@ pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
     if t.revoked_at.is_some() {
         return Ok(());
     }
-    let now = state.clock.now();
-    let tx = state.db.write_tx().await?;
+    let now = services.clock.now();
+    let tx = services.db.write_tx().await?;
     let rows = access_token::Entity::update_many()
         .col_expr(access_token::Column::RevokedAt, Expr::value(now))
         .filter(access_token::Column::Id.eq(t.id))
@@ -398,13 +398,17 @@ pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
         .rows_affected;
     if rows > 0 {
         let holder = Principal::person(t.account_id, false);
-        audit::record(&*tx, now, audit::Event {
-            organization_id: Some(t.organization_id),
-            action: "token.revoke",
-            actor: &holder,
-            target_account_id: Some(t.account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "via": "oauth/revoke" }),
-        })
+        audit::record(
+            &*tx,
+            now,
+            audit::Event {
+                organization_id: Some(t.organization_id),
+                action: "token.revoke",
+                actor: &holder,
+                target_account_id: Some(t.account_id),
+                data: json!({ "token": t.id, "prefix": t.prefix, "via": "oauth/revoke" }),
+            },
+        )
         .await?;
     }
     tx.commit().await?;
@@ -446,11 +450,11 @@ impl LastUsed {
 
     /// Write everything pending. A batch that cannot be written goes back
     /// into the map, so the next flush retries it.
-    pub async fn flush(&self, state: &AppState) -> AppResult<()> {
+    pub async fn flush(&self, conn: &DatabaseConnection) -> AppResult<()> {
         let tokens = std::mem::take(&mut *self.tokens.lock());
         let service_accounts = std::mem::take(&mut *self.service_accounts.lock());
         let links = std::mem::take(&mut *self.sign_in_links.lock());
-        let result = self.write(state, &tokens, &service_accounts, &links).await;
+        let result = self.write(conn, &tokens, &service_accounts, &links).await;
         if result.is_err() {
             for (map, pending) in [
                 (&self.tokens, tokens),
@@ -467,7 +471,7 @@ impl LastUsed {
 
     async fn write(
         &self,
-        state: &AppState,
+        conn: &DatabaseConnection,
         tokens: &HashMap<Uuid, DateTime<Utc>>,
         service_accounts: &HashMap<Uuid, DateTime<Utc>>,
         links: &HashMap<Uuid, DateTime<Utc>>,
@@ -475,7 +479,7 @@ impl LastUsed {
         if tokens.is_empty() && service_accounts.is_empty() && links.is_empty() {
             return Ok(());
         }
-        let tx = state.db.conn.begin().await?;
+        let tx = conn.begin().await?;
         stamp::<access_token::Entity>(
             &tx,
             access_token::Column::LastUsedAt,
@@ -522,17 +526,4 @@ async fn stamp<E: EntityTrait>(
             .await?;
     }
     Ok(())
-}
-
-/// Flush `lastUsedAt` every `every` (the task ends with its runtime).
-pub fn spawn_last_used_flusher(state: AppState, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Err(e) = state.last_used.flush(&state).await {
-                tracing::warn!(error = ?e.code(), "flushing lastUsedAt failed");
-            }
-        }
-    });
 }

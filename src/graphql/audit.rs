@@ -76,7 +76,10 @@ impl AuditEvent {
     }
     /// What changed: before/after for role, limit and settings changes. Never a secret.
     async fn data(&self) -> serde_json::Value {
-        serde_json::from_str(&self.model.data).unwrap_or_else(|_| serde_json::json!({}))
+        let mut data =
+            serde_json::from_str(&self.model.data).unwrap_or_else(|_| serde_json::json!({}));
+        show_references(&mut data);
+        data
     }
 }
 
@@ -192,4 +195,26 @@ pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<AuditEvent>> {
         return Ok(None);
     }
     Ok(with_service_accounts(c, st, vec![e]).await?.pop())
+}
+
+/// The stored record names objects by raw UUID; the API shows the
+/// references of `domain::audit::REFERENCES` as global IDs.
+fn show_references(data: &mut serde_json::Value) {
+    use crate::domain::audit::{ObjectKind, REFERENCES};
+    let serde_json::Value::Object(map) = data else {
+        return;
+    };
+    for (key, kind) in REFERENCES {
+        let Some(v) = map.get_mut(*key) else { continue };
+        let Some(uuid) = v.as_str().and_then(|s| s.parse::<Uuid>().ok()) else {
+            continue;
+        };
+        let node = match kind {
+            ObjectKind::Account => "Account",
+            ObjectKind::AccessToken => "AccessToken",
+            ObjectKind::ServiceAccount => "ServiceAccount",
+            ObjectKind::SignInToken => "SignInToken",
+        };
+        *v = serde_json::Value::String(ids::encode(node, uuid).0);
+    }
 }

@@ -10,7 +10,6 @@ use parking_lot::Mutex;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::domain::Role;
 use crate::entity::{account, membership, organization, seat};
 use crate::error::{AppError, AppResult};
@@ -106,8 +105,8 @@ fn db_err(e: Arc<sea_orm::DbErr>) -> AppError {
 }
 
 impl Loaders {
-    pub fn new(state: &AppState) -> Self {
-        let conn = state.db.conn.clone();
+    pub fn new(conn: &DatabaseConnection) -> Self {
+        let conn = conn.clone();
         Loaders(Arc::new(Inner {
             accounts: new_loader::<_, Uuid>(ById {
                 conn: conn.clone(),

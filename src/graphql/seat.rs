@@ -194,19 +194,30 @@ pub struct SeatResultsPayload {
     pub seats: SeatPool,
 }
 
-fn payload(batch: seats::SeatBatch) -> SeatResultsPayload {
+/// Each requested id read as an account id; a malformed one is that
+/// item's BAD_USER_INPUT (at `accounts.<i>`).
+fn account_items(accounts: &[ID]) -> Vec<seats::AccountItem> {
+    accounts
+        .iter()
+        .enumerate()
+        .map(|(i, id)| ids::decode(id, "Account", &["accounts", &i.to_string()]))
+        .collect()
+}
+
+/// The domain's outcomes, in input order, paired back with the input ids.
+fn payload(accounts: Vec<ID>, batch: seats::SeatBatch) -> SeatResultsPayload {
     SeatResultsPayload {
-        results: batch
-            .outcomes
+        results: accounts
             .into_iter()
-            .map(|o| match o.result {
+            .zip(batch.outcomes)
+            .map(|(account, o)| match o {
                 Ok(s) => SeatResult {
-                    account: o.account,
+                    account,
                     seat: s.map(Seat::from),
                     error: None,
                 },
                 Err(e) => SeatResult {
-                    account: o.account,
+                    account,
                     seat: None,
                     error: Some(UserError::from(&e)),
                 },
@@ -228,7 +239,11 @@ impl SeatMutations {
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
         let org = ids::decode(&input.organization, "Organization", &["organization"])?;
-        Ok(payload(seats::assign_seats(c, org, &input.accounts).await?))
+        let items = account_items(&input.accounts);
+        Ok(payload(
+            input.accounts,
+            seats::assign_seats(c, org, items).await?,
+        ))
     }
 
     async fn revoke_seats(
@@ -238,6 +253,10 @@ impl SeatMutations {
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
         let org = ids::decode(&input.organization, "Organization", &["organization"])?;
-        Ok(payload(seats::revoke_seats(c, org, &input.accounts).await?))
+        let items = account_items(&input.accounts);
+        Ok(payload(
+            input.accounts,
+            seats::revoke_seats(c, org, items).await?,
+        ))
     }
 }

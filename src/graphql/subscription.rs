@@ -82,7 +82,7 @@ async fn allowed(c: &Caller, org_id: Uuid) -> AppResult<()> {
     }
     // A sign-in link's session watches only while its link holds.
     if let (Some(acc), Some(scope)) = (c.principal.account_id(), c.principal.scope()) {
-        if !crate::auth::principal::scope_holds(&c.state, acc, &scope).await? {
+        if !crate::domain::authn::scope_holds(&c.state, acc, &scope).await? {
             return Err(AppError::Unauthenticated);
         }
     }

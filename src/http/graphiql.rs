@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::app::AppState;
+use crate::http::AppState;
 
 const CDN: &str = "https://unpkg.com";
 
@@ -30,7 +30,7 @@ query Viewer {
 "#;
 
 fn page_html(state: &AppState) -> String {
-    let local = state.config.graphiql_assets.is_some();
+    let local = state.services.config.graphiql_assets.is_some();
     let (react, react_dom, graphiql_js, graphiql_css, graphql_ws) = if local {
         (
             "/graphiql/assets/react.production.min.js".to_string(),
@@ -112,7 +112,7 @@ pub async fn page(State(state): State<AppState>) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    let csp = if state.config.graphiql_assets.is_some() {
+    let csp = if state.services.config.graphiql_assets.is_some() {
         // GraphiQL 3's stylesheet inlines its fonts as data: URLs.
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
     } else {
@@ -126,7 +126,7 @@ pub async fn page(State(state): State<AppState>) -> Response {
 
 /// Serve a file from `--graphiql-assets` (flat names only; no traversal).
 pub async fn asset(State(state): State<AppState>, Path(path): Path<String>) -> Response {
-    let Some(dir) = state.config.graphiql_assets.as_ref() else {
+    let Some(dir) = state.services.config.graphiql_assets.as_ref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     if path.contains("..") || path.contains('/') || path.contains('\\') {

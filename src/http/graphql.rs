@@ -20,9 +20,9 @@ use serde_json::json;
 use tower_http::request_id::RequestId;
 
 use super::pipeline::{self, Refusal};
-use crate::app::AppState;
 use crate::domain::Caller;
 use crate::error::{AppError, ErrorCode};
+use crate::http::AppState;
 
 pub const MAX_BATCH: usize = 10;
 pub const MAX_JSON_BODY: usize = 1024 * 1024;

@@ -10,7 +10,10 @@ pub mod oauth;
 pub mod oauth_client;
 pub mod ops;
 pub mod pipeline;
+mod state;
 pub mod ws;
+
+pub use state::AppState;
 
 use std::time::Duration;
 
@@ -22,8 +25,6 @@ use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
-
-use crate::app::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Outer cap on any body. The GraphQL handler refuses JSON over 1 MiB and
@@ -83,10 +84,10 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 pub fn router(state: AppState) -> Router {
-    let metrics = state.metrics.clone();
-    let cors = cors(&state.config.cors_origins);
+    let metrics = state.services.metrics.clone();
+    let cors = cors(&state.services.config.cors_origins);
     // With --metrics-bind, /metrics is served there only (404 here).
-    let metrics_here = state.config.metrics_bind.is_none();
+    let metrics_here = state.services.config.metrics_bind.is_none();
     let routes = Router::new()
         .route("/", get(graphiql::page))
         .route("/graphiql/assets/{*path}", get(graphiql::asset))

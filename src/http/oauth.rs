@@ -11,9 +11,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::domain::accounts;
 use crate::error::AppError;
+use crate::http::AppState;
 
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut res = (
@@ -162,12 +162,13 @@ async fn password_grant(state: &AppState, p: &HashMap<String, String>) -> Respon
             "username and password are required",
         );
     };
-    match accounts::password_sign_in(state, username, password).await {
-        Ok(acc) => match state
-            .keys
-            .issue_person(acc.id, acc.session_epoch, state.clock.now())
-        {
-            Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
+    match accounts::password_sign_in(&state.services, username, password).await {
+        Ok(acc) => match state.services.keys.issue_person(
+            acc.id,
+            acc.session_epoch,
+            state.services.clock.now(),
+        ) {
+            Ok(jwt) => token_response(jwt, state.services.keys.ttl_seconds()),
             Err(e) => {
                 AppError::internal(e);
                 oauth_error(

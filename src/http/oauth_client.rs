@@ -15,13 +15,13 @@ use base64::Engine;
 use serde_json::json;
 
 use super::oauth::{oauth_error, params, token_response, too_many};
-use crate::app::AppState;
-use crate::auth::principal::authenticate;
+use crate::domain::authn::authenticate;
 use crate::domain::service_accounts::{authenticate_client, ClientCheck};
 use crate::domain::signin;
 use crate::domain::tokens::{self, Introspector};
 use crate::entity::service_account;
 use crate::graphql::ids;
+use crate::http::AppState;
 use crate::usage::UsageMetric;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -82,7 +82,7 @@ async fn client_auth(
         return Ok(ClientAuth::None);
     };
     let gate = || state.limits.client_secret_hash(ip, &id);
-    match authenticate_client(state, &id, &secret, gate).await {
+    match authenticate_client(&state.services, &id, &secret, gate).await {
         Ok(ClientCheck::Ok(sa)) => Ok(ClientAuth::Ok(sa)),
         Ok(ClientCheck::Bad) => Ok(ClientAuth::Bad),
         Ok(ClientCheck::Limited(wait)) => Err(too_many(wait)),
@@ -109,8 +109,9 @@ pub async fn client_credentials(
         Ok(_) => return invalid_client(),
         Err(r) => return r,
     };
-    let now = state.clock.now();
+    let now = state.services.clock.now();
     state
+        .services
         .usage
         .incr(sa.organization_id, UsageMetric::ApiRequests, 1, now);
     // lastUsedAt of the service account: one write per token request.
@@ -120,13 +121,14 @@ pub async fn client_credentials(
             sea_orm::sea_query::Expr::value(now),
         )
         .filter(service_account::Column::Id.eq(sa.id))
-        .exec(&state.db.conn)
+        .exec(&state.services.db.conn)
         .await;
     match state
+        .services
         .keys
         .issue(sa.id, "service", Some(sa.organization_id), now)
     {
-        Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
+        Ok(jwt) => token_response(jwt, state.services.keys.ttl_seconds()),
         Err(_) => internal(),
     }
 }
@@ -155,7 +157,7 @@ pub async fn introspect(
             let bearer = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
-            match authenticate(&state, bearer).await {
+            match authenticate(&state.services, bearer).await {
                 Ok(p) if p.is_site_admin() => Introspector::SiteAdmin,
                 _ => return invalid_client(),
             }
@@ -168,7 +170,7 @@ pub async fn introspect(
             "token is required",
         );
     };
-    match tokens::introspect(&state, token, &who).await {
+    match tokens::introspect(&state.services, token, &who).await {
         Ok(Some(i)) => {
             let scopes: Vec<String> = serde_json::from_str(&i.token.scopes).unwrap_or_default();
             axum::Json(json!({
@@ -200,7 +202,7 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
             "token is required",
         );
     };
-    match tokens::revoke_by_holder(&state, token).await {
+    match tokens::revoke_by_holder(&state.services, token).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(_) => internal(),
     }
@@ -209,13 +211,14 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
 /// `GET /signin/{token}`: a session JWT scoped to the link's organization,
 /// while the link is live and the rules that allowed it still hold.
 pub async fn signin(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match signin::redeem(&state, &token).await {
+    match signin::redeem(&state.services, &token).await {
         Ok(Some((account, scope))) => {
-            match state
-                .keys
-                .issue_impersonation(account, scope, state.clock.now())
-            {
-                Ok(jwt) => token_response(jwt, state.keys.ttl_seconds()),
+            match state.services.keys.issue_impersonation(
+                account,
+                scope,
+                state.services.clock.now(),
+            ) {
+                Ok(jwt) => token_response(jwt, state.services.keys.ttl_seconds()),
                 Err(_) => internal(),
             }
         }

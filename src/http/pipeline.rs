@@ -14,11 +14,11 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse};
 use chrono::{DateTime, Utc};
 
-use crate::app::AppState;
-use crate::auth::principal::authenticate_session;
 use crate::auth::Principal;
+use crate::domain::authn::authenticate_session;
 use crate::domain::Caller;
 use crate::error::{AppResult, ErrorCode};
+use crate::http::AppState;
 use crate::metrics::RequestLabels;
 
 /// Why the pipeline refused an operation before (or instead of) answering it.
@@ -71,8 +71,8 @@ pub async fn authenticate(
     state: &AppState,
     authorization: Option<&str>,
 ) -> AppResult<(Caller, Option<DateTime<Utc>>)> {
-    let (principal, expires) = authenticate_session(state, authorization).await?;
-    Ok((Caller::new(state.clone(), principal), expires))
+    let (principal, expires) = authenticate_session(&state.services, authorization).await?;
+    Ok((Caller::new(state.services.clone(), principal), expires))
 }
 
 /// The rate-limit key of a principal: the same on every transport, so a
@@ -118,8 +118,8 @@ pub fn admit(
         .iter_mut()
         .filter_map(|r| state.documents.prepare(r))
         .sum();
-    if aliases > state.config.max_aliases {
-        return Err(Refusal::TooManyAliases(state.config.max_aliases));
+    if aliases > state.services.config.max_aliases {
+        return Err(Refusal::TooManyAliases(state.services.config.max_aliases));
     }
     Ok(())
 }
@@ -146,11 +146,11 @@ pub fn count_usage(state: &AppState, principal: &Principal, operations: usize) {
         organization_id, ..
     } = principal
     {
-        state.usage.incr(
+        state.services.usage.incr(
             *organization_id,
             crate::usage::UsageMetric::ApiRequests,
             operations as i64,
-            state.clock.now(),
+            state.services.clock.now(),
         );
     }
 }
@@ -170,7 +170,7 @@ pub async fn execute(
         BatchRequest::Batch(rs) => rs.iter().map(|r| label(state, anonymous, r)).collect(),
     };
     count_usage(state, &caller.principal, labels.len());
-    let limit = Duration::from_secs(state.config.request_timeout.max(1));
+    let limit = Duration::from_secs(state.services.config.request_timeout.max(1));
     let run = state.schema.execute_batch(batch.data(caller));
     let mut resp = match tokio::time::timeout(limit, run).await {
         Ok(r) => r,
@@ -196,6 +196,7 @@ pub async fn execute(
 /// The metrics label of a request's operation (bounded: see `Metrics`).
 pub fn label(state: &AppState, anonymous: bool, req: &GqlRequest) -> String {
     state
+        .services
         .metrics
         .operation_label(anonymous, req.operation_name.as_deref())
 }
@@ -203,6 +204,7 @@ pub fn label(state: &AppState, anonymous: bool, req: &GqlRequest) -> String {
 /// Count one answered operation on /metrics.
 pub fn record(state: &AppState, operation: String, outcome: &'static str) {
     state
+        .services
         .metrics
         .requests
         .get_or_create(&RequestLabels {

@@ -4,13 +4,13 @@
 //! the entries go back into memory and the next flush retries them.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{EntityTrait, Set};
 
 use super::Key;
-use crate::app::AppState;
+use super::Usage;
+use crate::db::Db;
 use crate::entity::usage_counter::{self, Column};
 use crate::error::AppResult;
 
@@ -19,25 +19,25 @@ const CHUNK: usize = 500;
 
 /// Write everything pending; returns how many (organization, day, metric)
 /// entries were stored.
-pub async fn flush(state: &AppState) -> AppResult<usize> {
-    let _gate = state.usage.gate.write().await;
-    let entries = state.usage.take();
+pub async fn flush(db: &Db, usage: &Usage) -> AppResult<usize> {
+    let _gate = usage.gate.write().await;
+    let entries = usage.take();
     if entries.is_empty() {
         return Ok(0);
     }
     let n = entries.len();
-    match write(state, &entries).await {
+    match write(db, &entries).await {
         Ok(()) => Ok(n),
         Err(e) => {
-            state.usage.restore(entries);
+            usage.restore(entries);
             Err(e)
         }
     }
 }
 
-async fn write(state: &AppState, entries: &HashMap<Key, i64>) -> AppResult<()> {
+async fn write(db: &Db, entries: &HashMap<Key, i64>) -> AppResult<()> {
     let (peaks, sums): (Vec<_>, Vec<_>) = entries.iter().partition(|(k, _)| k.2.is_peak());
-    let tx = state.db.write_tx().await?;
+    let tx = db.write_tx().await?;
     for (rows, peak) in [(sums, false), (peaks, true)] {
         for chunk in rows.chunks(CHUNK) {
             let models = chunk
@@ -69,20 +69,4 @@ async fn write(state: &AppState, entries: &HashMap<Key, i64>) -> AppResult<()> {
         }
     }
     tx.commit().await
-}
-
-/// Flush every `every` for the life of the runtime (app::serve adds a final
-/// flush after the server has drained).
-pub fn spawn_flusher(state: AppState, every: Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = flush(&state).await {
-                tracing::warn!(error = ?e.code(), "flushing usage counters failed; will retry");
-            }
-        }
-    });
 }

@@ -5,7 +5,7 @@
 mod flush;
 pub mod series;
 
-pub use flush::{flush, spawn_flusher};
+pub use flush::flush;
 
 use std::collections::HashMap;
 

@@ -33,8 +33,8 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::app::AppState;
-use crate::auth::principal::authenticate_session;
+use crate::domain::authn::authenticate_session;
+use crate::http::AppState;
 use operation::{start, Credential, Session};
 
 mod operation;
@@ -78,8 +78,13 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
         == Some(host);
-    same || origin == state.config.public_url()
-        || state.config.cors_origins.iter().any(|o| o.trim() == origin)
+    same || origin == state.services.config.public_url()
+        || state
+            .services
+            .config
+            .cors_origins
+            .iter()
+            .any(|o| o.trim() == origin)
 }
 
 pub async fn websocket(
@@ -269,7 +274,7 @@ async fn handshake(
         .as_str()
         .or_else(|| payload["authorization"].as_str());
     let accepted = match auth {
-        Some(a) => authenticate_session(state, Some(a))
+        Some(a) => authenticate_session(&state.services, Some(a))
             .await
             .is_ok_and(|(p, _)| !p.is_anonymous()),
         None => false,

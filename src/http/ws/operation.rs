@@ -13,10 +13,10 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::{close, frame, text, Proto, Subs, MAX_SUBSCRIPTIONS};
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::graphql::subscription::SessionExpiry;
 use crate::http::pipeline;
+use crate::http::AppState;
 
 /// The `Authorization` value of connection_init, kept to authenticate each
 /// operation afresh. Never printed: its Debug is `***`.

@@ -25,7 +25,7 @@ async fn failed_mutations_leave_no_event() {
     use sea_orm::{EntityTrait, PaginatorTrait};
     let app = TestApp::spawn().await;
     let w = app.world().await;
-    let stored = || orgraph::entity::audit_event::Entity::find().count(&app.state.db.conn);
+    let stored = || orgraph::entity::audit_event::Entity::find().count(&app.state.services.db.conn);
     let before = stored().await.unwrap();
     let role = "mutation($i: UpdateMemberRoleInput!) { updateMemberRole(input: $i) { membership { role } } }";
     let fails = [

@@ -292,7 +292,7 @@ async fn a_stored_name_with_a_line_break_cannot_inject_a_mail_header() {
             Expr::value("Acme\r\nBcc: evil@example.com"),
         )
         .filter(orgraph::entity::organization::Column::Handle.eq("acme"))
-        .exec(&app.state.db.conn)
+        .exec(&app.state.services.db.conn)
         .await
         .unwrap();
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))

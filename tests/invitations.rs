@@ -58,7 +58,7 @@ async fn audit_count(app: &TestApp, action: &str) -> u64 {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     orgraph::entity::audit_event::Entity::find()
         .filter(orgraph::entity::audit_event::Column::Action.eq(action))
-        .count(&app.state.db.conn)
+        .count(&app.state.services.db.conn)
         .await
         .unwrap()
 }

@@ -9,7 +9,7 @@ use common::{Clock, TestApp};
 use orgraph::mail::{self, Kind, Mail};
 
 async fn enqueue(app: &TestApp, to: &str, n: usize) {
-    let tx = app.state.db.write_tx().await.unwrap();
+    let tx = app.state.services.db.write_tx().await.unwrap();
     for i in 0..n {
         mail::enqueue(
             &*tx,
@@ -26,7 +26,7 @@ async fn enqueue(app: &TestApp, to: &str, n: usize) {
         .unwrap();
     }
     tx.commit().await.unwrap();
-    app.state.mail.wake();
+    app.state.services.mail.wake();
 }
 
 async fn metric(app: &TestApp, name: &str) -> i64 {
@@ -131,7 +131,7 @@ async fn outage_backs_off_then_delivers_every_mail_exactly_once() {
     sink.restart().await;
     // Nothing is retried before its backoff: move the clock past it.
     app.clock.advance(chrono::Duration::minutes(31));
-    app.state.mail.wake();
+    app.state.services.mail.wake();
     let got = sink.wait_for(5).await;
     backlog_reaches(&app, 0).await;
     let mut subjects: Vec<String> = got.iter().map(|m| m.subject()).collect();
@@ -150,11 +150,11 @@ async fn undelivered_mail_survives_a_restart() {
     let first = TestApp::spawn_with(|c| c.mail = url.clone()).await;
     // The server "dies" between commit and delivery: its mailer is gone
     // when the mails are committed.
-    first.state.mail.stop().await;
+    first.state.services.mail.stop().await;
     enqueue(&first, "dan@example.com", 2).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(sink.received().is_empty());
-    let db = first.state.config.database_url();
+    let db = first.state.services.config.database_url();
     // The next start delivers them without being told.
     let second = TestApp::spawn_with(|c| {
         c.mail = url;
@@ -194,7 +194,7 @@ async fn invitations_sent_during_an_smtp_outage_all_arrive_once_and_work() {
     backlog_reaches(&app, 5).await;
     sink.restart().await;
     app.clock.advance(chrono::Duration::minutes(31));
-    app.state.mail.wake();
+    app.state.services.mail.wake();
     sink.wait_for(5).await;
     backlog_reaches(&app, 0).await;
     assert_eq!(sink.received().len(), 5, "no duplicates");

@@ -16,7 +16,7 @@ const INVITE: &str = "mutation($i: InviteMembersInput!) { inviteMembers(input: $
 
 /// Rows (over every table) in which some column's text contains `needle`.
 async fn rows_containing(app: &TestApp, needle: &str) -> Vec<String> {
-    let db = &app.state.db.conn;
+    let db = &app.state.services.db.conn;
     let backend = db.get_database_backend();
     let mut hits = Vec::new();
     let columns: Vec<(String, String)> = match backend {
@@ -76,7 +76,7 @@ async fn rows_containing(app: &TestApp, needle: &str) -> Vec<String> {
 /// On SQLite: the database file (after a checkpoint, so the WAL is folded
 /// in and emptied) holds none of the secrets.
 async fn sqlite_file_is_clean(app: &TestApp, secrets: &[String]) {
-    let db = &app.state.db.conn;
+    let db = &app.state.services.db.conn;
     if db.get_database_backend() != DatabaseBackend::Sqlite {
         return;
     }
@@ -129,7 +129,7 @@ async fn mail_secret_producing_calls(app: &TestApp, w: &World) {
 }
 
 async fn outbox_count(app: &TestApp, filter: &str) -> i64 {
-    let db = &app.state.db.conn;
+    let db = &app.state.services.db.conn;
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -202,7 +202,7 @@ async fn abandoned_mail_keeps_no_secret() {
     let pending = |kind: &'static str, to: &'static str| {
         let app = &app;
         async move {
-            let db = &app.state.db.conn;
+            let db = &app.state.services.db.conn;
             let row = db
                 .query_one_raw(Statement::from_string(
                     db.get_database_backend(),
@@ -227,7 +227,7 @@ async fn abandoned_mail_keeps_no_secret() {
     // Let every attempt fail until the worker gives up on every mail.
     for _ in 0..(orgraph::mail::worker::MAX_ATTEMPTS + 2) {
         app.clock.advance(chrono::Duration::minutes(31));
-        app.state.mail.wake();
+        app.state.services.mail.wake();
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         if outbox_count(&app, "failed_at IS NOT NULL").await == total {
             break;
@@ -274,7 +274,7 @@ async fn the_migration_erases_bodies_of_mail_sent_before_the_fix() {
         row("orgt_stillpending", false, false),
     ] {
         mail_outbox::Entity::insert(mail_outbox::ActiveModel::from(r))
-            .exec_without_returning(&app.state.db.conn)
+            .exec_without_returning(&app.state.services.db.conn)
             .await
             .unwrap();
     }
@@ -284,10 +284,10 @@ async fn the_migration_erases_bodies_of_mail_sent_before_the_fix() {
         .rev()
         .take_while(|m| m.name() != "m20261203_000002_erase_sent_mail_bodies")
         .count() as u32;
-    migration::Migrator::down(&app.state.db.conn, Some(after + 1))
+    migration::Migrator::down(&app.state.services.db.conn, Some(after + 1))
         .await
         .unwrap();
-    migration::Migrator::up(&app.state.db.conn, None)
+    migration::Migrator::up(&app.state.services.db.conn, None)
         .await
         .unwrap();
     assert!(rows_containing(&app, "orgt_oldsentsecret").await.is_empty());

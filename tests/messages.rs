@@ -68,7 +68,7 @@ async fn members_read_the_message_in_app_and_by_mail() {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let audits = orgraph::entity::audit_event::Entity::find()
         .filter(orgraph::entity::audit_event::Column::Action.eq("message.send"))
-        .count(&app.state.db.conn)
+        .count(&app.state.services.db.conn)
         .await
         .unwrap();
     assert_eq!(audits, 1);

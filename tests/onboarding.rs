@@ -16,7 +16,7 @@ async fn accounts_with(app: &TestApp, email: &str) -> u64 {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     orgraph::entity::account::Entity::find()
         .filter(orgraph::entity::account::Column::Email.eq(email))
-        .count(&app.state.db.conn)
+        .count(&app.state.services.db.conn)
         .await
         .unwrap()
 }

@@ -65,6 +65,7 @@ async fn random_page_cost_defaults_to_ssd_and_yields_to_any_configured_value() {
     let app = common::TestApp::spawn().await;
     let row = app
         .state
+        .services
         .db
         .conn
         .query_one_raw(Statement::from_string(

@@ -90,6 +90,7 @@ async fn an_internal_error_reveals_only_a_request_id_and_writes_nothing() {
     let (root, _) = app.site_admin("boss@example.com").await;
     // Break the audit table: every mutation must now fail as a whole.
     app.state
+        .services
         .db
         .conn
         .execute_unprepared("DROP TABLE audit_events")
@@ -122,6 +123,7 @@ async fn a_database_error_in_a_read_is_internal_and_reveals_nothing() {
     let (root, _) = app.site_admin("boss@example.com").await;
     app.create_org(&root, "acme").await;
     app.state
+        .services
         .db
         .conn
         .execute_unprepared("ALTER TABLE memberships RENAME TO memberships_away")

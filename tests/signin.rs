@@ -31,7 +31,7 @@ async fn a_sign_in_url_works_until_it_is_expired() {
         url,
         format!(
             "{}/signin/{}",
-            app.state.config.public_url(),
+            app.state.services.config.public_url(),
             t["token"].as_str().unwrap()
         )
     );

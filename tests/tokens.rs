@@ -268,6 +268,7 @@ async fn a_changed_character_is_refused_without_a_lookup_and_secrets_are_stored_
                     let row = f
                         .app
                         .state
+                        .services
                         .db
                         .conn
                         .query_one_raw(Statement::from_sql_and_values(
@@ -500,7 +501,7 @@ async fn last_used_at_is_written_by_the_flush_for_tokens_and_service_accounts() 
     let before = f.app.ok(Some(&f.w.admin), q, json!({})).await;
     assert_eq!(seen(&before), (Value::Null, Value::Null), "not flushed yet");
 
-    f.app.state.last_used.flush(&f.app.state).await.unwrap();
+    f.app.state.services.flush_last_used().await.unwrap();
     let after = f.app.ok(Some(&f.w.admin), q, json!({})).await;
     let (token, sa) = seen(&after);
     for v in [&token, &sa] {
@@ -516,7 +517,7 @@ async fn last_used_at_is_written_by_the_flush_for_tokens_and_service_accounts() 
         .introspect_response(&f.cid, "wrong-secret", &secret)
         .await;
     assert_eq!(r.status(), 401);
-    f.app.state.last_used.flush(&f.app.state).await.unwrap();
+    f.app.state.services.flush_last_used().await.unwrap();
     let again = f.app.ok(Some(&f.w.admin), q, json!({})).await;
     assert_eq!(seen(&again).1, sa, "a wrong secret is not a use");
 }
@@ -639,7 +640,7 @@ async fn introspection_reads_the_plan_end_at_the_time_of_the_call() {
             Expr::value(Some(end)),
         )
         .filter(orgraph::entity::organization::Column::Handle.eq("acme"))
-        .exec(&f.app.state.db.conn)
+        .exec(&f.app.state.services.db.conn)
         .await
         .unwrap();
     let i = f.app.introspect(&f.cid, &f.secret, &a).await;

@@ -118,7 +118,7 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
             responded_at: Set(None),
             accepted_account_id: Set(None),
         }
-        .insert(&app.state.db.conn)
+        .insert(&app.state.services.db.conn)
         .await
         .unwrap();
     }
@@ -146,7 +146,7 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
     assert!(d["organization"].is_null());
 
     // Statements: the same query without resourceUsage is the baseline.
-    orgraph::usage::flush(&app.state).await.unwrap();
+    app.state.services.flush_usage().await.unwrap();
     let base = app.sql_count().await;
     app.ok(Some(&w.admin), ORG_ID, json!({"h": "acme"})).await;
     let without = app.sql_count().await - base;
@@ -196,7 +196,7 @@ async fn day_and_month_buckets_across_a_month_boundary_and_a_leap_day() {
     let (_, cid, secret) = app.service_account(&w.admin, &w.org_id, "robot").await;
     let sa = app.sa_token(&cid, &secret).await; // the token request counts
     sa_requests(&app, &sa, 2).await;
-    orgraph::usage::flush(&app.state).await.unwrap();
+    app.state.services.flush_usage().await.unwrap();
 
     app.clock.advance(Duration::days(1)); // 02-28
     app.managed_members(&w.admin, &w.org_id, 1).await;
@@ -208,7 +208,7 @@ async fn day_and_month_buckets_across_a_month_boundary_and_a_leap_day() {
     .await
     .ok();
     sa_requests(&app, &sa, 1).await;
-    orgraph::usage::flush(&app.state).await.unwrap();
+    app.state.services.flush_usage().await.unwrap();
 
     app.clock.advance(Duration::days(1)); // 02-29, left in memory
     app.managed_members(&w.admin, &w.org_id, 3).await;
@@ -260,7 +260,7 @@ async fn day_and_month_buckets_across_a_month_boundary_and_a_leap_day() {
         assert_eq!(series(&d, "API_REQUESTS"), months([0., 6., 0.]));
         // A month's peak is the largest of its days, not their sum.
         assert_eq!(series(&d, "PEAK_SEATS"), months([0., 3., 0.]));
-        orgraph::usage::flush(&app.state).await.unwrap();
+        app.state.services.flush_usage().await.unwrap();
     }
     // A range that is not day-aligned widens to whole days; MONTH buckets
     // are clipped to it.

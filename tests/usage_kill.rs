@@ -195,11 +195,11 @@ async fn a_failed_flush_keeps_its_counts_for_the_next_one() {
     let (root, _) = app.site_admin("root@example.com").await;
     let org = app.create_org(&root, "acme").await;
     app.managed_members(&root, &org, 2).await; // 3 joined with the creator
-    let conn = &app.state.db.conn;
+    let conn = &app.state.services.db.conn;
     conn.execute_unprepared("ALTER TABLE usage_counters RENAME TO usage_counters_away")
         .await
         .unwrap();
-    assert!(orgraph::usage::flush(&app.state).await.is_err());
+    assert!(app.state.services.flush_usage().await.is_err());
     conn.execute_unprepared("ALTER TABLE usage_counters_away RENAME TO usage_counters")
         .await
         .unwrap();
@@ -214,7 +214,7 @@ async fn a_failed_flush_keeps_its_counts_for_the_next_one() {
             .sum()
     };
     assert_eq!(sum(app.ok(Some(&root), q, json!({})).await), 4.0);
-    assert_eq!(orgraph::usage::flush(&app.state).await.unwrap(), 1);
-    assert_eq!(orgraph::usage::flush(&app.state).await.unwrap(), 0);
+    assert_eq!(app.state.services.flush_usage().await.unwrap(), 1);
+    assert_eq!(app.state.services.flush_usage().await.unwrap(), 0);
     assert_eq!(sum(app.ok(Some(&root), q, json!({})).await), 4.0);
 }

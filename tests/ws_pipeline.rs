@@ -142,7 +142,7 @@ async fn a_removed_site_admin_flag_counts_on_the_open_socket() {
             &orgraph::entity::account::Column::Email,
             "root@example.com",
         ))
-        .exec(&app.state.db.conn)
+        .exec(&app.state.services.db.conn)
         .await
         .unwrap();
     assert_eq!(

@@ -224,7 +224,6 @@ impl std::ops::Deref for WriteTx<'_> {
 /// Returns the row as it is now, or NOT_FOUND.
 pub async fn lock_org(tx: &DatabaseTransaction, org_id: Uuid) -> AppResult<organization::Model> {
     organization::Entity::find_by_id(org_id)
-        .filter(sea_orm::ColumnTrait::eq(&organization::Column::Id, org_id))
         .lock_exclusive()
         .one(tx)
         .await?

@@ -129,7 +129,8 @@ async fn bad_jwts_are_all_rejected_the_same_way() {
 
     // Signed by another Ed25519 key (same issuer and kid-less lookup fails).
     let other = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let keys = orgraph::auth::jwt::Keys::new(&other, &[], app.state.services.config.issuer(), 900).unwrap();
+    let keys = orgraph::auth::jwt::Keys::new(&other, &[], app.state.services.config.issuer(), 900)
+        .unwrap();
     let foreign = keys
         .issue(uuid::Uuid::now_v7(), "person", None, app.clock.now())
         .unwrap();
@@ -166,7 +167,8 @@ async fn not_before_and_issuer_are_checked() {
     assert_rejected(&app, &t, "wrong issuer").await;
     // Right issuer, but not valid until an hour from now.
     let right =
-        orgraph::auth::jwt::Keys::new(&signing, &[], app.state.services.config.issuer(), 900).unwrap();
+        orgraph::auth::jwt::Keys::new(&signing, &[], app.state.services.config.issuer(), 900)
+            .unwrap();
     let future = right
         .issue(
             uuid::Uuid::now_v7(),

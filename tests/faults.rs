@@ -235,7 +235,12 @@ async fn postgres_going_away_fails_fast_and_service_resumes_without_a_restart() 
         c.database_url = Some(url.replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")));
     })
     .await;
-    assert!(app.state.services.config.database_url().contains(&port.to_string()));
+    assert!(app
+        .state
+        .services
+        .config
+        .database_url()
+        .contains(&port.to_string()));
     let (root, _) = app.site_admin("root@example.com").await;
     app.create_org(&root, "acme").await;
 

@@ -72,17 +72,28 @@ pub async fn assign_in<C: ConnectionTrait>(
     account_id: Uuid,
     used: &mut i64,
 ) -> AppResult<(seat::Model, bool)> {
-    if let Some(s) = seats_of(tx, org.id, &[account_id])
-        .await?
-        .remove(&account_id)
-    {
-        return Ok((s, false));
-    }
-    if !members_of(tx, org.id, &[account_id])
-        .await?
-        .contains(&account_id)
-    {
+    let members = members_of(tx, org.id, &[account_id]).await?;
+    let seats = seats_of(tx, org.id, &[account_id]).await?;
+    assign_checked(tx, c, org, account_id, &members, &seats, used).await
+}
+
+/// The one rule for handing out a seat, given the members and seats read
+/// under the organization's lock: members only; a member who holds a seat
+/// keeps it (`false`: nothing new); else a new seat within the limit.
+async fn assign_checked<C: ConnectionTrait>(
+    tx: &C,
+    c: &Caller,
+    org: &organization::Model,
+    account_id: Uuid,
+    members: &HashSet<Uuid>,
+    seats: &HashMap<Uuid, seat::Model>,
+    used: &mut i64,
+) -> AppResult<(seat::Model, bool)> {
+    if !members.contains(&account_id) {
         return Err(AppError::NotAMember);
+    }
+    if let Some(s) = seats.get(&account_id) {
+        return Ok((s.clone(), false));
     }
     insert_seat(tx, c, org, account_id, used)
         .await
@@ -295,11 +306,9 @@ pub async fn assign_seats(
     for item in parsed {
         let result = match item {
             Err(e) => Err(e),
-            Ok(acc) if !members.contains(&acc) => Err(AppError::NotAMember),
-            Ok(acc) => match seats.get(&acc) {
-                Some(s) => Ok(Some(s.clone())),
-                None => match insert_seat(&*tx, c, &org, acc, &mut used).await {
-                    Ok(s) => {
+            Ok(acc) => {
+                match assign_checked(&*tx, c, &org, acc, &members, &seats, &mut used).await {
+                    Ok((s, true)) => {
                         tx.emit(events::seat(
                             SeatChangeKind::Assigned,
                             org_id,
@@ -312,10 +321,11 @@ pub async fn assign_seats(
                         seats.insert(acc, s.clone());
                         Ok(Some(s))
                     }
-                    Err(AppError::SeatLimitReached) => Err(AppError::SeatLimitReached),
+                    Ok((s, false)) => Ok(Some(s)),
+                    Err(e @ (AppError::NotAMember | AppError::SeatLimitReached)) => Err(e),
                     Err(e) => return Err(e),
-                },
-            },
+                }
+            }
         };
         outcomes.push(result);
     }

@@ -27,7 +27,7 @@ pub struct Services {
     pub events: EventBus,
     /// Access-token, service-account and sign-in-link lastUsedAt times,
     /// written in batches.
-    pub last_used: Arc<super::tokens::LastUsed>,
+    pub last_used: Arc<super::last_used::LastUsed>,
     /// Client secrets already verified with argon2 (see SecretCache).
     pub client_secrets: Arc<super::service_accounts::SecretCache>,
     /// In-memory usage counters, flushed into daily rows.

@@ -29,10 +29,7 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 fn rid(id: &Option<Extension<RequestId>>) -> String {
-    id.as_ref()
-        .and_then(|r| r.0.header_value().to_str().ok())
-        .unwrap_or("-")
-        .to_string()
+    super::request_id_text(id.as_ref().map(|r| &r.0))
 }
 
 /// A GraphQL-shaped error answer with an HTTP status.
@@ -47,6 +44,18 @@ pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Res
         );
     }
     res
+}
+
+/// The status of an answer whose request did not run (nothing executed):
+/// 400 for clients that accept `application/graphql-response+json`, 200
+/// with the errors for legacy `application/json` clients
+/// (GraphQL-over-HTTP, "Legacy watershed").
+fn request_error_status(headers: &HeaderMap) -> StatusCode {
+    if wants_graphql_response(headers) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
 }
 
 fn wants_graphql_response(headers: &HeaderMap) -> bool {
@@ -101,10 +110,7 @@ fn refusal_response(refusal: &Refusal, request_id: &str, headers: &HeaderMap) ->
     let status = match refusal {
         Refusal::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         Refusal::TimedOut => StatusCode::GATEWAY_TIMEOUT,
-        Refusal::Nul | Refusal::TooManyAliases(_) if wants_graphql_response(headers) => {
-            StatusCode::BAD_REQUEST
-        }
-        Refusal::Nul | Refusal::TooManyAliases(_) => StatusCode::OK,
+        Refusal::Nul | Refusal::TooManyAliases(_) => request_error_status(headers),
     };
     let body = json!({ "errors": refusal.errors(request_id) });
     let mut res = (status, axum::Json(body)).into_response();
@@ -142,8 +148,8 @@ async fn execute(
         BatchResponse::Batch(rs) => rs.iter().all(request_error),
     };
     let graphql_response = wants_graphql_response(headers);
-    let status = if graphql_response && all_request_errors {
-        StatusCode::BAD_REQUEST
+    let status = if all_request_errors {
+        request_error_status(headers)
     } else {
         StatusCode::OK
     };

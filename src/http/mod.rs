@@ -33,9 +33,12 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn request_id_of<B>(req: &Request<B>) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .and_then(|r| r.header_value().to_str().ok())
+    request_id_text(req.extensions().get::<RequestId>())
+}
+
+/// The request id as logs and error extensions show it ("-" when absent).
+pub fn request_id_text(id: Option<&RequestId>) -> String {
+    id.and_then(|r| r.header_value().to_str().ok())
         .unwrap_or("-")
         .to_string()
 }

@@ -16,9 +16,9 @@ use serde_json::json;
 
 use super::oauth::{oauth_error, params, token_response, too_many};
 use crate::domain::authn::authenticate;
+use crate::domain::introspection::{self, Introspector};
 use crate::domain::service_accounts::{authenticate_client, ClientCheck};
 use crate::domain::signin;
-use crate::domain::tokens::{self, Introspector};
 use crate::entity::service_account;
 use crate::graphql::ids;
 use crate::http::AppState;
@@ -170,7 +170,7 @@ pub async fn introspect(
             "token is required",
         );
     };
-    match tokens::introspect(&state.services, token, &who).await {
+    match introspection::introspect(&state.services, token, &who).await {
         Ok(Some(i)) => {
             let scopes: Vec<String> = serde_json::from_str(&i.token.scopes).unwrap_or_default();
             axum::Json(json!({
@@ -202,7 +202,7 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
             "token is required",
         );
     };
-    match tokens::revoke_by_holder(&state.services, token).await {
+    match introspection::revoke_by_holder(&state.services, token).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(_) => internal(),
     }

@@ -250,9 +250,10 @@ impl TestApp {
 
     /// A site admin through the same code path as `orgraph create-admin`.
     pub async fn site_admin(&self, email: &str) -> (String, String) {
-        let acc = orgraph::domain::accounts::create_admin(&self.state.services, email, Some(PASSWORD))
-            .await
-            .expect("create admin");
+        let acc =
+            orgraph::domain::accounts::create_admin(&self.state.services, email, Some(PASSWORD))
+                .await
+                .expect("create admin");
         let token = self.sign_in(email, PASSWORD).await;
         (token, global_id("Account", acc.id))
     }

@@ -296,7 +296,7 @@ pub async fn first<M: sea_orm::FromQueryResult>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::{ColumnTrait, QueryTrait};
+    use sea_orm::{ColumnTrait, QueryFilter, QueryTrait};
 
     #[test]
     fn a_trailing_bound_limit_becomes_a_literal_on_both_backends() {

@@ -2,7 +2,6 @@
 //! for lettre (EHLO/HELO, MAIL FROM, RCPT TO, DATA, RSET, NOOP, QUIT), and
 //! keeps what it received. It can be stopped and started again on the same
 //! port to play an outage.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,7 +16,7 @@ async fn log(app: &TestApp, token: &str, h: &str, vars: Value) -> Value {
     if v.get("first").is_none() {
         v["first"] = json!(100);
     }
-    app.ok(Some(token), LOG, v).await["organization"]["auditLog"].clone()
+    app.expect_data(Some(token), LOG, v).await["organization"]["auditLog"].clone()
 }
 
 #[tokio::test]
@@ -78,10 +78,10 @@ async fn filters_pagination_node_and_who_may_read_the_log() {
     let sa = app.sa_token(&cid, &secret).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     app.assign(&sa, &w.org_id, std::slice::from_ref(&w.billing_id))
         .await
-        .ok();
+        .expect_data();
 
     let all = log(&app, &w.admin, "acme", json!({})).await;
     let nodes = all["nodes"].as_array().unwrap();
@@ -158,15 +158,19 @@ async fn filters_pagination_node_and_who_may_read_the_log() {
         let r = app.gql(Some(t), LOG, json!({"h": "acme"})).await;
         assert_eq!(r.code(), Some("FORBIDDEN"));
     }
-    let d = app.ok(Some(&w.outsider), LOG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.outsider), LOG, json!({"h": "acme"}))
+        .await;
     assert!(d["organization"].is_null());
 
     // node(id:) follows the same rule.
     let node = "query($id: ID!) { node(id: $id) { ... on AuditEvent { action } } }";
     let id = nodes[0]["id"].clone();
-    let d = app.ok(Some(&w.admin), node, json!({"id": id})).await;
+    let d = app
+        .expect_data(Some(&w.admin), node, json!({"id": id}))
+        .await;
     assert_eq!(d["node"]["action"], "seat.assign");
     for t in [&w.member, &w.outsider] {
-        assert!(app.ok(Some(t), node, json!({"id": id})).await["node"].is_null());
+        assert!(app.expect_data(Some(t), node, json!({"id": id})).await["node"].is_null());
     }
 }

@@ -19,7 +19,7 @@ async fn log(app: &TestApp, token: &str, h: &str, vars: Value) -> Value {
     if v.get("first").is_none() {
         v["first"] = json!(100);
     }
-    app.ok(Some(token), LOG, v).await["organization"]["auditLog"].clone()
+    app.expect_data(Some(token), LOG, v).await["organization"]["auditLog"].clone()
 }
 
 /// Every mutation the walk performs, in order. A mutation added to the
@@ -85,7 +85,7 @@ impl Walk<'_> {
         let q = "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { invitation { id } error { code } } } }";
         let d = self
             .app
-            .ok(
+            .expect_data(
                 Some(&self.w.admin),
                 q,
                 json!({"i": {"organization": self.w.org_id, "invitees": invitees}}),
@@ -106,7 +106,10 @@ impl Walk<'_> {
             "mutation($i: {}!) {{ {field}(input: $i) {{ __typename }} }}",
             input_type(field)
         );
-        let d = self.app.ok(Some(token), &q, json!({ "i": input })).await;
+        let d = self
+            .app
+            .expect_data(Some(token), &q, json!({ "i": input }))
+            .await;
         d[field].clone()
     }
 
@@ -114,7 +117,7 @@ impl Walk<'_> {
     async fn perform(&mut self, name: &str) -> (&'static str, Vec<&'static str>, Option<Value>) {
         let (app, w) = (self.app, self.w);
         let org = w.org_id.clone();
-        let q = |s: &'static str, v: Value| app.ok(Some(&w.admin), s, v);
+        let q = |s: &'static str, v: Value| app.expect_data(Some(&w.admin), s, v);
         match name {
             "createOrganization" => {
                 app.create_org(&w.admin, "beta").await;
@@ -142,7 +145,9 @@ impl Walk<'_> {
                 ("acme", vec!["organization.settings_update"], Some(d))
             }
             "setPlan" => {
-                app.set_plan(&w.site_admin, &org, 10, None).await.ok();
+                app.set_plan(&w.site_admin, &org, 10, None)
+                    .await
+                    .expect_data();
                 ("acme", vec!["plan.set"], None)
             }
             "purchaseSeats" => {
@@ -174,7 +179,7 @@ impl Walk<'_> {
             "assignSeats" => {
                 app.assign(&w.admin, &org, std::slice::from_ref(&w.member_id))
                     .await
-                    .ok();
+                    .expect_data();
                 ("acme", vec!["seat.assign"], None)
             }
             "issueAccessToken" => {
@@ -256,7 +261,7 @@ impl Walk<'_> {
             "acceptInvitation" => {
                 let token = self.mailed_token("walk1@example.com", 2).await;
                 let q = "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { membership { role } } }";
-                app.ok(
+                app.expect_data(
                     None,
                     q,
                     json!({"i": {"token": token, "password": PASSWORD}}),
@@ -272,7 +277,7 @@ impl Walk<'_> {
                 self.invite(&["walk3@example.com"]).await;
                 let token = self.mailed_token("walk3@example.com", 1).await;
                 let q = "mutation($t: String!) { declineInvitation(input: {token: $t}) { invitation { status } } }";
-                app.ok(None, q, json!({"t": token})).await;
+                app.expect_data(None, q, json!({"t": token})).await;
                 (
                     "acme",
                     vec!["invitation.create", "invitation.decline"],
@@ -290,7 +295,7 @@ impl Walk<'_> {
             }
             "onboardUsers" => {
                 let q = "mutation($i: OnboardUsersInput!) { onboardUsers(input: $i) { results { error { code } } } }";
-                let d = app.ok(Some(&w.admin), q, json!({"i": {"organization": org, "users": [{"email": "onboard@example.com"}]}})).await;
+                let d = app.expect_data(Some(&w.admin), q, json!({"i": {"organization": org, "users": [{"email": "onboard@example.com"}]}})).await;
                 assert!(d["onboardUsers"]["results"][0]["error"].is_null(), "{d}");
                 (
                     "acme",
@@ -334,7 +339,7 @@ async fn every_mutation_writes_its_events_and_no_secret() {
     let w = app.world().await;
     // The walk's table must name every mutation of the schema.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ __type(name: \"Mutation\") { fields { name } } }",
             json!({}),

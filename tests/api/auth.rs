@@ -12,7 +12,7 @@ const VIEWER: &str = "{ viewer { id email isSiteAdmin kind } }";
 async fn password_grant_gives_a_jwt_that_reaches_the_viewer() {
     let app = TestApp::spawn().await;
     let (token, id) = app.site_admin("Boss@Example.com").await;
-    let d = app.ok(Some(&token), VIEWER, json!({})).await;
+    let d = app.expect_data(Some(&token), VIEWER, json!({})).await;
     assert_eq!(d["viewer"]["email"], "boss@example.com");
     assert_eq!(d["viewer"]["isSiteAdmin"], true);
     assert_eq!(d["viewer"]["kind"], "PERSON");
@@ -146,7 +146,8 @@ async fn bad_jwts_are_all_rejected_the_same_way() {
     // Expired: move the server clock past exp (15 min) and the leeway. The
     // token was just accepted, so its checked claims are cached: expiry
     // must still be read against the clock on every use.
-    app.ok(Some(&token), "{ viewer { id } }", json!({})).await;
+    app.expect_data(Some(&token), "{ viewer { id } }", json!({}))
+        .await;
     app.clock.advance(chrono::Duration::minutes(20));
     assert_rejected(&app, &token, "expired").await;
 }
@@ -292,7 +293,7 @@ async fn algorithm_confusion_and_string_claims_are_rejected() {
     h["alg"] = json!("ES256");
     assert_rejected(&app, &sign_raw(&app, h, claims.clone()), "unlisted alg").await;
     assert_eq!(
-        app.ok(Some(&token), VIEWER, json!({})).await["viewer"]["id"],
+        app.expect_data(Some(&token), VIEWER, json!({})).await["viewer"]["id"],
         id.as_str()
     );
 }

@@ -147,7 +147,7 @@ async fn a_cached_secret_stops_working_at_rotation_and_deletion() {
     );
     app.sa_token(&cid, &old).await;
     let d = app
-        .ok(Some(&w.admin), ROTATE, json!({"i": {"id": id}}))
+        .expect_data(Some(&w.admin), ROTATE, json!({"i": {"id": id}}))
         .await;
     let new = d["rotateServiceAccountSecret"]["clientSecret"]
         .as_str()
@@ -172,7 +172,7 @@ async fn a_cached_secret_stops_working_at_rotation_and_deletion() {
         200
     );
     app.sa_token(&cid, &new).await;
-    app.ok(Some(&w.admin), DELETE, json!({"i": {"id": id}}))
+    app.expect_data(Some(&w.admin), DELETE, json!({"i": {"id": id}}))
         .await;
     assert_eq!(
         app.introspect_response(&cid, &new, "orgt_x").await.status(),

@@ -71,7 +71,7 @@ async fn organization_names_and_descriptions() {
     }
     // A description is multi-line text.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { description } } }",
             json!({"i": {"organization": w.org_id, "description": "line one\nline two\tend"}}),
@@ -92,7 +92,7 @@ async fn organization_names_and_descriptions() {
         refused(&format!("description {bad:?}"), &r, &["description"]);
     }
     // Ordinary Unicode names still pass.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         CREATE_ORG,
         json!({"i": {"handle": "zoe", "name": "Zoë Ångström & Søn — Café"}}),
@@ -131,7 +131,7 @@ async fn user_names_in_create_user_onboarding_and_accepting_an_invitation() {
                 .await;
             refused(&format!("createUser {field} {bad:?}"), &r, &[field]);
             let d = app
-                .ok(
+                .expect_data(
                     Some(&w.admin),
                     "mutation($i: OnboardUsersInput!) { onboardUsers(input: $i) { results { email error { code field } } } }",
                     json!({"i": {"organization": w.org_id, "users": [
@@ -149,7 +149,7 @@ async fn user_names_in_create_user_onboarding_and_accepting_an_invitation() {
         }
     }
     // An invitation accepted by a new (anonymous) account names it.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { error { code } } } }",
         json!({"i": {"organization": w.org_id, "invitees": [{"email": "new@example.com"}]}}),
@@ -170,7 +170,7 @@ async fn user_names_in_create_user_onboarding_and_accepting_an_invitation() {
         refused(&format!("acceptInvitation {field}"), &r, &[field]);
     }
     // The invitation is still usable with a clean name.
-    app.ok(
+    app.expect_data(
         None,
         ACCEPT,
         json!({"i": {"token": token, "password": PASSWORD, "firstName": "New"}}),
@@ -230,7 +230,7 @@ async fn service_account_token_and_message_fields() {
             .await;
         refused(&format!("messageMembers body {bad:?}"), &r, &["body"]);
     }
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         SEND,
         json!({"i": {"organization": w.org_id, "subject": "hi", "body": "line one\r\n\tline two\n"}}),

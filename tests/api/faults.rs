@@ -278,7 +278,7 @@ async fn postgres_going_away_fails_fast_and_service_resumes_without_a_restart() 
     }
     let root = app.sign_in("root@example.com", PASSWORD).await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&root),
             "{ organizations(first: 10, all: true) { nodes { handle } } }",
             json!({}),

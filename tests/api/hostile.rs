@@ -41,7 +41,7 @@ fn check(what: &str, r: &Resp) {
 /// Mutation field names and their input type names, from introspection.
 async fn mutations(app: &TestApp, token: &str) -> Vec<(String, String)> {
     let d = app
-        .ok(Some(token), "{ __schema { mutationType { fields { name args { name type { kind ofType { name } } } } } } }", json!({}))
+        .expect_data(Some(token), "{ __schema { mutationType { fields { name args { name type { kind ofType { name } } } } } } }", json!({}))
         .await;
     d["__schema"]["mutationType"]["fields"]
         .as_array()
@@ -91,7 +91,7 @@ async fn connections_and_lookups_with_garbage_answer_with_contract_codes() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ organizations(first: 1) { pageInfo { endCursor } } }",
             json!({}),

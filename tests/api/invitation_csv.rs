@@ -36,7 +36,8 @@ async fn upload(app: &TestApp, token: &str, org: &str, csv: Vec<u8>) -> (u16, Va
 }
 
 async fn invitations(app: &TestApp, token: &str) -> i64 {
-    app.ok(Some(token), COUNT, json!({})).await["organization"]["invitations"]["totalCount"]
+    app.expect_data(Some(token), COUNT, json!({})).await["organization"]["invitations"]
+        ["totalCount"]
         .as_i64()
         .unwrap()
 }

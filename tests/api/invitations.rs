@@ -25,7 +25,7 @@ async fn setup() -> (SmtpSink, TestApp, World) {
 
 async fn invite(app: &TestApp, token: &str, org: &str, email: &str, role: &str) -> Value {
     let d = app
-        .ok(
+        .expect_data(
             Some(token),
             INVITE,
             json!({"i": {"organization": org, "invitees": [{"email": email, "role": role}]}}),
@@ -74,7 +74,7 @@ async fn mailed_link_accepts_signed_out_and_makes_a_member_without_a_seat() {
     let token = mailed_token(&app, &sink, "new@example.com", 1).await;
     // What an accept page shows, without using the token.
     let d = app
-        .ok(
+        .expect_data(
             None,
             "query($t: String!) { invitation(token: $t) { email role status organizationName } }",
             json!({"t": token}),
@@ -85,14 +85,14 @@ async fn mailed_link_accepts_signed_out_and_makes_a_member_without_a_seat() {
         json!({"email": "new@example.com", "role": "MEMBER", "status": "PENDING", "organizationName": "Org acme"})
     );
     let r = accept_anon(&app, &token).await;
-    let m = &r.ok()["acceptInvitation"]["membership"];
+    let m = &r.expect_data()["acceptInvitation"]["membership"];
     assert_eq!(m["role"], "MEMBER");
     assert_eq!(m["seat"], Value::Null);
     assert_eq!(m["account"]["email"], "new@example.com");
     // The new account signs in and sees the organization.
     let t = app.sign_in("new@example.com", PASSWORD).await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&t),
             "{ organization(handle: \"acme\") { viewerRole } }",
             json!({}),
@@ -105,7 +105,7 @@ async fn mailed_link_accepts_signed_out_and_makes_a_member_without_a_seat() {
         Some("INVITATION_NOT_PENDING")
     );
     let d = app
-        .ok(Some(&w.admin), LIST, json!({"h": "acme", "s": "ACCEPTED"}))
+        .expect_data(Some(&w.admin), LIST, json!({"h": "acme", "s": "ACCEPTED"}))
         .await;
     assert_eq!(d["organization"]["invitations"]["totalCount"], 1);
     for action in [
@@ -136,7 +136,7 @@ async fn lifecycle_resend_extends_then_expires_then_resend_revives() {
     // Signed-in tokens live minutes: sign in again after moving the clock.
     let admin = app.sign_in("admin@example.com", PASSWORD).await;
     let d = app
-        .ok(Some(&admin), RESEND, json!({"i": {"ids": [id]}}))
+        .expect_data(Some(&admin), RESEND, json!({"i": {"ids": [id]}}))
         .await;
     let inv = &d["resendInvitations"]["results"][0]["invitation"];
     assert_eq!(inv["sendCount"], 2);
@@ -157,14 +157,14 @@ async fn lifecycle_resend_extends_then_expires_then_resend_revives() {
         Some("INVITATION_EXPIRED")
     );
     let d = app
-        .ok(Some(&admin), LIST, json!({"h": "acme", "s": "EXPIRED"}))
+        .expect_data(Some(&admin), LIST, json!({"h": "acme", "s": "EXPIRED"}))
         .await;
     assert_eq!(
         d["organization"]["invitations"]["nodes"][0]["status"],
         "EXPIRED"
     );
     let d = app
-        .ok(Some(&admin), RESEND, json!({"i": {"ids": [id]}}))
+        .expect_data(Some(&admin), RESEND, json!({"i": {"ids": [id]}}))
         .await;
     assert_eq!(
         d["resendInvitations"]["results"][0]["invitation"]["status"],
@@ -173,12 +173,12 @@ async fn lifecycle_resend_extends_then_expires_then_resend_revives() {
     let token = mailed_token(&app, &sink, "late@example.com", 3).await;
     let r = accept_anon(&app, &token).await;
     assert_eq!(
-        r.ok()["acceptInvitation"]["membership"]["role"],
+        r.expect_data()["acceptInvitation"]["membership"]["role"],
         "BILLING_MANAGER"
     );
     // Accepted: resend and revoke are no longer possible.
     let d = app
-        .ok(Some(&admin), RESEND, json!({"i": {"ids": [id]}}))
+        .expect_data(Some(&admin), RESEND, json!({"i": {"ids": [id]}}))
         .await;
     assert_eq!(
         d["resendInvitations"]["results"][0]["error"]["code"],
@@ -194,7 +194,7 @@ async fn revoked_and_declined_invitations_cannot_be_accepted() {
     let id = r["invitation"]["id"].as_str().unwrap().to_string();
     let token = mailed_token(&app, &sink, "gone@example.com", 1).await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             REVOKE,
             json!({"i": {"ids": [id.clone(), id]}}),
@@ -211,7 +211,7 @@ async fn revoked_and_declined_invitations_cannot_be_accepted() {
     // A new invitation after a revoked one is fine; declining ends it too.
     invite(&app, &w.admin, &w.org_id, "gone@example.com", "MEMBER").await;
     let token = mailed_token(&app, &sink, "gone@example.com", 2).await;
-    let d = app.ok(None, DECLINE, json!({"t": token})).await;
+    let d = app.expect_data(None, DECLINE, json!({"t": token})).await;
     assert_eq!(d["declineInvitation"]["invitation"]["status"], "DECLINED");
     assert_eq!(
         accept_anon(&app, &token).await.code(),
@@ -244,7 +244,7 @@ async fn ten_concurrent_accepts_of_one_token_exactly_one_wins() {
         );
     }
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ organization(handle: \"acme\") { members { totalCount } } }",
             json!({}),
@@ -276,7 +276,7 @@ async fn a_signed_in_accepter_must_have_the_invited_email() {
         .gql(Some(&w.outsider), ACCEPT, json!({"i": {"token": token}}))
         .await;
     assert_eq!(
-        r.ok()["acceptInvitation"]["membership"]["role"],
+        r.expect_data()["acceptInvitation"]["membership"]["role"],
         "BILLING_MANAGER"
     );
     // Signed out with an email whose account an admin provisioned and its
@@ -309,7 +309,7 @@ async fn members_pending_invitations_and_batch_duplicates_are_reported_per_item(
     let (_sink, app, w) = setup().await;
     invite(&app, &w.admin, &w.org_id, "p@example.com", "MEMBER").await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             INVITE,
             json!({"i": {"organization": w.org_id, "invitees": [
@@ -335,7 +335,7 @@ async fn members_pending_invitations_and_batch_duplicates_are_reported_per_item(
     assert_eq!(r["invitation"]["status"], "PENDING");
     assert_eq!(r["invitation"]["role"], "ADMIN");
     let d = app
-        .ok(Some(&admin), LIST, json!({"h": "acme", "s": "PENDING"}))
+        .expect_data(Some(&admin), LIST, json!({"h": "acme", "s": "PENDING"}))
         .await;
     assert_eq!(d["organization"]["invitations"]["totalCount"], 1);
 }
@@ -370,9 +370,11 @@ async fn permission_rows_for_invitations() {
             Some(code) => assert_eq!(list.code(), Some(*code), "list as {name}"),
         }
     }
-    let d = app.ok(Some(&w.admin), LIST, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.admin), LIST, json!({"h": "acme"}))
+        .await;
     let ids: Vec<String> = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ organization(handle: \"acme\") { invitations { nodes { id } } } }",
             json!({}),
@@ -391,13 +393,13 @@ async fn permission_rows_for_invitations() {
     ] {
         for q in [RESEND, REVOKE] {
             let r = app
-                .ok(Some(token), q, json!({"i": {"ids": [ids[0]]}}))
+                .expect_data(Some(token), q, json!({"i": {"ids": [ids[0]]}}))
                 .await;
             let res = r.as_object().unwrap().values().next().unwrap()["results"][0].clone();
             assert_eq!(res["error"]["code"], want, "{name}");
         }
         let node = app
-            .ok(
+            .expect_data(
                 Some(token),
                 "query($id: ID!) { node(id: $id) { id } }",
                 json!({"id": ids[0]}),
@@ -406,14 +408,14 @@ async fn permission_rows_for_invitations() {
         assert_eq!(node["node"], Value::Null, "{name} node");
     }
     let r = app
-        .ok(Some(&sa), REVOKE, json!({"i": {"ids": [ids[0]]}}))
+        .expect_data(Some(&sa), REVOKE, json!({"i": {"ids": [ids[0]]}}))
         .await;
     assert_eq!(
         r["revokeInvitations"]["results"][0]["invitation"]["status"],
         "REVOKED"
     );
     let r = app
-        .ok(Some(&w.site_admin), RESEND, json!({"i": {"ids": [ids[1]]}}))
+        .expect_data(Some(&w.site_admin), RESEND, json!({"i": {"ids": [ids[1]]}}))
         .await;
     assert_eq!(
         r["resendInvitations"]["results"][0]["invitation"]["sendCount"],

@@ -179,7 +179,7 @@ async fn invitations_sent_during_an_smtp_outage_all_arrive_once_and_work() {
         .map(|e| serde_json::json!({ "email": e }))
         .collect();
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { error { code } } } }",
             serde_json::json!({"i": {"organization": w.org_id, "invitees": invitees}}),
@@ -211,7 +211,10 @@ async fn invitations_sent_during_an_smtp_outage_all_arrive_once_and_work() {
             serde_json::json!({"i": {"token": token, "password": crate::helpers::PASSWORD}}),
         )
         .await;
-    assert_eq!(r.ok()["acceptInvitation"]["membership"]["role"], "MEMBER");
+    assert_eq!(
+        r.expect_data()["acceptInvitation"]["membership"]["role"],
+        "MEMBER"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +243,7 @@ async fn assigning_a_seat_mails_the_member_who_has_an_email() {
     // Re-assigning an existing seat sends nothing new; the managed account has no address.
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     backlog_reaches(&app, 0).await;
     let seat_mails = sink
         .received()

@@ -113,13 +113,13 @@ fn accept_token_in(text: &str) -> Option<String> {
 }
 
 async fn mail_secret_producing_calls(app: &TestApp, w: &World) {
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         ONBOARD,
         json!({"i": {"organization": w.org_id, "users": [{"email": "new@example.com", "firstName": "New"}]}}),
     )
     .await;
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         INVITE,
         json!({"i": {"organization": w.org_id, "invitees": [{"email": "guest@example.com"}]}}),
@@ -185,7 +185,7 @@ async fn delivered_mail_keeps_no_secret() {
             json!({"t": invitation}),
         )
         .await;
-    assert_eq!(r.ok()["invitation"]["email"], "guest@example.com");
+    assert_eq!(r.expect_data()["invitation"]["email"], "guest@example.com");
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ const MEMBERS: &str = "query($h: String!, $first: Int, $after: String, $last: In
 
 async fn admins(app: &TestApp, token: &str) -> usize {
     let d = app
-        .ok(Some(token), MEMBERS, json!({"h": "acme", "role": "ADMIN"}))
+        .expect_data(Some(token), MEMBERS, json!({"h": "acme", "role": "ADMIN"}))
         .await;
     d["organization"]["members"]["totalCount"].as_u64().unwrap() as usize
 }
@@ -28,7 +28,7 @@ async fn create_user_makes_person_and_managed_accounts() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             CREATE_USER,
             json!({"i": {"organization": w.org_id, "firstName": "Robo", "lastName": "Bot"}}),
@@ -36,7 +36,7 @@ async fn create_user_makes_person_and_managed_accounts() {
         .await;
     let id = d["createUser"]["account"]["id"].as_str().unwrap();
     let q = "query($id: ID!) { account(id: $id) { kind email firstName lastName } }";
-    let a = app.ok(Some(&w.admin), q, json!({"id": id})).await;
+    let a = app.expect_data(Some(&w.admin), q, json!({"id": id})).await;
     assert_eq!(
         a["account"],
         json!({"kind": "MANAGED", "email": null, "firstName": "Robo", "lastName": "Bot"})
@@ -148,7 +148,7 @@ async fn member_management_follows_the_permission_table() {
         assert_eq!(r.code(), expect, "addMember as {who}");
     }
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.site_admin),
             ADD,
             json!({"i": {"organization": w.org_id, "account": "Outsider@Example.com"}}),
@@ -186,7 +186,7 @@ async fn member_management_follows_the_permission_table() {
         assert_eq!(r.code(), expect, "removeMember as {who}");
     }
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             REMOVE,
             json!({"i": {"organization": w.org_id, "account": w.outsider_id}}),
@@ -246,7 +246,7 @@ async fn last_admin_own_role_and_leaving() {
         .await;
     assert_eq!(r.code(), Some("FORBIDDEN"));
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.member),
             LEAVE,
             json!({"i": {"organization": w.org_id}}),
@@ -262,7 +262,7 @@ async fn last_admin_own_role_and_leaving() {
         .await;
     assert_eq!(r.code(), Some("NOT_FOUND"), "leaving twice");
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.billing),
             LEAVE,
             json!({"i": {"organization": w.org_id}}),
@@ -304,20 +304,22 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         assert_eq!(admins(&app, &w.site_admin).await, 1, "round {round}");
         // Restore: whoever lost admin... make w.admin the admin again.
         let q = "query($h: String!) { organization(handle: $h) { members(first: 100, role: ADMIN) { nodes { account { id } } } } }";
-        let d = app.ok(Some(&w.site_admin), q, json!({"h": "acme"})).await;
+        let d = app
+            .expect_data(Some(&w.site_admin), q, json!({"h": "acme"}))
+            .await;
         let remaining = d["organization"]["members"]["nodes"][0]["account"]["id"]
             .as_str()
             .unwrap()
             .to_string();
         if remaining != w.admin_id {
-            app.ok(
+            app.expect_data(
                 Some(&w.site_admin),
                 ROLE,
                 json!({"i": {"organization": w.org_id, "account": w.admin_id, "role": "ADMIN"}}),
             )
             .await;
         }
-        app.ok(
+        app.expect_data(
             Some(&w.site_admin),
             REMOVE,
             json!({"i": {"organization": w.org_id, "account": second_id}}),
@@ -333,7 +335,7 @@ async fn pagination_walks_250_members_each_exactly_once_both_ways() {
     let org = app.create_org(&root, "acme").await;
     // 249 managed users + the creator... the creator is root, a member.
     for i in 0..249 {
-        app.ok(
+        app.expect_data(
             Some(&root),
             CREATE_USER,
             json!({"i": {"organization": org, "email": format!("u{i:03}@example.com")}}),
@@ -344,7 +346,7 @@ async fn pagination_walks_250_members_each_exactly_once_both_ways() {
     let mut after: Option<String> = None;
     loop {
         let d = app
-            .ok(
+            .expect_data(
                 Some(&root),
                 MEMBERS,
                 json!({"h": "acme", "first": 40, "after": after}),
@@ -370,7 +372,7 @@ async fn pagination_walks_250_members_each_exactly_once_both_ways() {
     let mut before: Option<String> = None;
     loop {
         let d = app
-            .ok(
+            .expect_data(
                 Some(&root),
                 MEMBERS,
                 json!({"h": "acme", "last": 33, "before": before}),
@@ -403,7 +405,7 @@ async fn pagination_walks_250_members_each_exactly_once_both_ways() {
     }
     // A real cursor of another connection kind is refused too.
     let d = app
-        .ok(
+        .expect_data(
             Some(&root),
             "{ organizations(first: 1) { pageInfo { endCursor } } }",
             json!({}),
@@ -421,7 +423,7 @@ async fn pagination_walks_250_members_each_exactly_once_both_ways() {
         .await;
     assert_eq!(r.code(), Some("BAD_USER_INPUT"));
     let d = app
-        .ok(Some(&root), MEMBERS, json!({"h": "acme", "first": 0}))
+        .expect_data(Some(&root), MEMBERS, json!({"h": "acme", "first": 0}))
         .await;
     assert_eq!(d["organization"]["members"]["edges"], json!([]));
 }
@@ -432,7 +434,7 @@ async fn members_filters_by_role_and_search() {
     let w = app.world().await;
     let count = |d: &Value| d["organization"]["members"]["totalCount"].as_u64().unwrap();
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.member),
             MEMBERS,
             json!({"h": "acme", "role": "BILLING_MANAGER"}),
@@ -444,7 +446,7 @@ async fn members_filters_by_role_and_search() {
         "billing@example.com"
     );
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.member),
             MEMBERS,
             json!({"h": "acme", "search": "BILL"}),
@@ -452,7 +454,7 @@ async fn members_filters_by_role_and_search() {
         .await;
     assert_eq!(count(&d), 1);
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.member),
             MEMBERS,
             json!({"h": "acme", "search": "%"}),
@@ -460,7 +462,7 @@ async fn members_filters_by_role_and_search() {
         .await;
     assert_eq!(count(&d), 0, "wildcards are literal");
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.member),
             MEMBERS,
             json!({"h": "acme", "hasSeat": false}),
@@ -468,7 +470,7 @@ async fn members_filters_by_role_and_search() {
         .await;
     assert_eq!(count(&d), 3);
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.member),
             MEMBERS,
             json!({"h": "acme", "hasSeat": true}),
@@ -483,13 +485,13 @@ async fn a_members_page_costs_the_same_few_statements_for_10_and_100() {
     let (root, _) = app.site_admin("boss@example.com").await;
     let org = app.create_org(&root, "acme").await;
     for i in 0..120 {
-        app.ok(Some(&root), CREATE_USER, json!({"i": {"organization": org, "email": format!("u{i:03}@example.com"), "firstName": "U", "lastName": format!("{i}")}})).await;
+        app.expect_data(Some(&root), CREATE_USER, json!({"i": {"organization": org, "email": format!("u{i:03}@example.com"), "firstName": "U", "lastName": format!("{i}")}})).await;
     }
     let q = "query($n: Int!) { organization(handle: \"acme\") { members(first: $n) { nodes { role joinedAt account { id email firstName lastName } } } } }";
     let mut costs = Vec::new();
     for n in [10, 100] {
         let before = app.sql_count().await;
-        let d = app.ok(Some(&root), q, json!({"n": n})).await;
+        let d = app.expect_data(Some(&root), q, json!({"n": n})).await;
         let after = app.sql_count().await;
         assert_eq!(
             d["organization"]["members"]["nodes"]

@@ -18,7 +18,7 @@ async fn members_read_the_message_in_app_and_by_mail() {
     let app = TestApp::spawn_with(|c| c.mail = url).await;
     let w = app.world().await;
     // A MANAGED member (no email) gets the message in app only.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         crate::helpers::CREATE_USER,
         json!({"i": {"organization": w.org_id, "firstName": "Robo"}}),
@@ -26,7 +26,7 @@ async fn members_read_the_message_in_app_and_by_mail() {
     .await;
     let body = "# Maintenance\n\nThe service is down on **Sunday**.";
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             SEND,
             json!({"i": {"organization": w.org_id, "subject": "Planned maintenance", "body": body}}),
@@ -45,7 +45,7 @@ async fn members_read_the_message_in_app_and_by_mail() {
         assert!(m.body().contains("The service is down on **Sunday**."));
     }
     let d = app
-        .ok(Some(&w.member), INBOX, json!({"id": w.member_id}))
+        .expect_data(Some(&w.member), INBOX, json!({"id": w.member_id}))
         .await;
     let msgs = &d["account"]["messages"];
     assert_eq!(msgs["totalCount"], 1);
@@ -56,13 +56,19 @@ async fn members_read_the_message_in_app_and_by_mail() {
     let msg_id = msgs["nodes"][0]["id"].as_str().unwrap().to_string();
     // Nobody else reads the member's messages, not even an admin.
     for other in [&w.admin, &w.site_admin, &w.billing] {
-        let d = app.ok(Some(other), INBOX, json!({"id": w.member_id})).await;
+        let d = app
+            .expect_data(Some(other), INBOX, json!({"id": w.member_id}))
+            .await;
         assert_eq!(d["account"]["messages"]["totalCount"], 0);
     }
     let node = "query($id: ID!) { node(id: $id) { ... on Message { subject } } }";
-    let d = app.ok(Some(&w.member), node, json!({"id": msg_id})).await;
+    let d = app
+        .expect_data(Some(&w.member), node, json!({"id": msg_id}))
+        .await;
     assert_eq!(d["node"]["subject"], "Planned maintenance");
-    let d = app.ok(Some(&w.outsider), node, json!({"id": msg_id})).await;
+    let d = app
+        .expect_data(Some(&w.outsider), node, json!({"id": msg_id}))
+        .await;
     assert_eq!(d["node"], Value::Null);
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let audits = orgraph::entity::audit_event::Entity::find()
@@ -101,7 +107,7 @@ async fn input_rules_and_permission_rows() {
         assert_eq!(r.body["errors"][0]["extensions"]["field"], json!([field]));
     }
     let r = send(w.admin.clone(), "s".repeat(200), "b".repeat(65_536)).await;
-    assert_eq!(r.ok()["messageMembers"]["recipients"], 3);
+    assert_eq!(r.expect_data()["messageMembers"]["recipients"], 3);
     let (_, client_id, secret) = app.service_account(&w.admin, &w.org_id, "bot").await;
     let sa = app.sa_token(&client_id, &secret).await;
     for (name, token, want) in [

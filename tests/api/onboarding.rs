@@ -26,7 +26,9 @@ async fn users_get_account_seat_token_and_two_mails_admins_one_notice() {
     let url = sink.url();
     let app = TestApp::spawn_with(|c| c.mail = url).await;
     let w = app.world().await;
-    app.set_plan(&w.site_admin, &w.org_id, 2, None).await.ok();
+    app.set_plan(&w.site_admin, &w.org_id, 2, None)
+        .await
+        .expect_data();
     let users = json!([
         {"email": "new1@example.com", "firstName": "New"},
         {"email": "outsider@example.com", "firstName": "Renamed"},
@@ -42,7 +44,7 @@ async fn users_get_account_seat_token_and_two_mails_admins_one_notice() {
         )
         .await;
     let body = r.body.to_string();
-    let res = r.ok()["onboardUsers"]["results"]
+    let res = r.expect_data()["onboardUsers"]["results"]
         .as_array()
         .unwrap()
         .clone();
@@ -97,7 +99,7 @@ async fn users_get_account_seat_token_and_two_mails_admins_one_notice() {
         "no welcome or token"
     );
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ organization(handle: \"acme\") { seats { used } members { totalCount } } }",
             json!({}),
@@ -107,7 +109,7 @@ async fn users_get_account_seat_token_and_two_mails_admins_one_notice() {
     assert_eq!(d["organization"]["members"]["totalCount"], 4);
     // The outsider's account is untouched and not a member of acme.
     let v = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             "{ viewer { firstName memberships { nodes { organization { handle } } } } }",
             json!({}),

@@ -15,7 +15,9 @@ const PURCHASE: &str = "mutation($i: PurchaseSeatsInput!) { purchaseSeats(input:
 async fn a_new_organization_has_the_free_plan_and_its_creator_as_admin() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
-    let d = app.ok(Some(&w.admin), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.admin), ORG, json!({"h": "acme"}))
+        .await;
     let o = &d["organization"];
     assert_eq!(o["viewerRole"], "ADMIN");
     assert_eq!(o["plan"]["name"], "free");
@@ -28,16 +30,22 @@ async fn a_new_organization_has_the_free_plan_and_its_creator_as_admin() {
     assert_eq!(o["settings"]["storageEnabled"], true);
     assert_eq!(o["settings"]["notebooksEnabled"], true);
     // Members see it, with their role; the site admin sees it with no role.
-    let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.member), ORG, json!({"h": "acme"}))
+        .await;
     assert_eq!(d["organization"]["viewerRole"], "MEMBER");
-    let d = app.ok(Some(&w.site_admin), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.site_admin), ORG, json!({"h": "acme"}))
+        .await;
     assert_eq!(d["organization"]["viewerRole"], serde_json::Value::Null);
     assert_eq!(d["organization"]["handle"], "acme");
     // An outsider gets null, exactly like for a handle that does not exist.
-    let d = app.ok(Some(&w.outsider), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.outsider), ORG, json!({"h": "acme"}))
+        .await;
     assert_eq!(d["organization"], serde_json::Value::Null);
     let d = app
-        .ok(Some(&w.outsider), ORG, json!({"h": "no-such-org"}))
+        .expect_data(Some(&w.outsider), ORG, json!({"h": "no-such-org"}))
         .await;
     assert_eq!(d["organization"], serde_json::Value::Null);
 }
@@ -47,7 +55,7 @@ async fn default_seat_limit_is_configurable() {
     let app = TestApp::spawn_with(|c| c.default_seat_limit = 12).await;
     let (t, _) = app.site_admin("boss@example.com").await;
     app.create_org(&t, "big").await;
-    let d = app.ok(Some(&t), ORG, json!({"h": "big"})).await;
+    let d = app.expect_data(Some(&t), ORG, json!({"h": "big"})).await;
     assert_eq!(d["organization"]["plan"]["seatLimit"], 12);
 }
 
@@ -150,7 +158,7 @@ async fn input_rules_at_and_past_their_bounds() {
     }
     // Nothing half-written: the bad handles do not exist.
     let d = app
-        .ok(
+        .expect_data(
             Some(&t),
             "{ organizations(first: 100, all: true) { totalCount } }",
             json!({}),
@@ -233,19 +241,23 @@ async fn updates_and_settings_follow_the_permission_table() {
     }
     let r = app.gql(None, UPDATE, upd("anon")).await;
     assert_eq!(r.code(), Some("UNAUTHENTICATED"));
-    let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.member), ORG, json!({"h": "acme"}))
+        .await;
     assert_eq!(d["organization"]["name"], "Acme by admin");
     assert_eq!(d["organization"]["link"], "https://acme.example");
     assert_eq!(d["organization"]["settings"]["storageEnabled"], false);
     assert_eq!(d["organization"]["settings"]["notebooksEnabled"], true);
     // An empty string clears an optional field.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         UPDATE,
         json!({"i": {"organization": w.org_id, "description": ""}}),
     )
     .await;
-    let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.member), ORG, json!({"h": "acme"}))
+        .await;
     assert_eq!(d["organization"]["description"], serde_json::Value::Null);
 }
 
@@ -264,7 +276,9 @@ async fn plan_changes_follow_the_permission_table_and_rules() {
         let r = app.gql(Some(token), SET_PLAN, plan.clone()).await;
         assert_eq!(r.code(), expect, "setPlan as {who}: {}", r.body);
     }
-    let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.member), ORG, json!({"h": "acme"}))
+        .await;
     assert_eq!(
         d["organization"]["plan"],
         json!({"name": "team", "seatLimit": 20, "startsOn": "2026-01-01", "endsOn": "2026-12-31"})
@@ -299,7 +313,9 @@ async fn plan_changes_follow_the_permission_table_and_rules() {
             .await;
         assert_eq!(r.code(), expect, "purchaseSeats as {who}");
     }
-    let d = app.ok(Some(&w.member), ORG, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.member), ORG, json!({"h": "acme"}))
+        .await;
     assert_eq!(d["organization"]["plan"]["seatLimit"], 23);
     for q in [0, 10_001, -5] {
         let r = app
@@ -326,7 +342,9 @@ async fn organizations_lists_memberships_and_all_is_for_site_admins() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
     let q = "query($all: Boolean) { organizations(first: 50, all: $all) { totalCount nodes { handle } } }";
-    let d = app.ok(Some(&w.admin), q, json!({"all": false})).await;
+    let d = app
+        .expect_data(Some(&w.admin), q, json!({"all": false}))
+        .await;
     let mut handles: Vec<String> = d["organizations"]["nodes"]
         .as_array()
         .unwrap()
@@ -341,7 +359,9 @@ async fn organizations_lists_memberships_and_all_is_for_site_admins() {
             .code(),
         Some("FORBIDDEN")
     );
-    let d = app.ok(Some(&w.site_admin), q, json!({"all": true})).await;
+    let d = app
+        .expect_data(Some(&w.site_admin), q, json!({"all": true}))
+        .await;
     assert_eq!(d["organizations"]["totalCount"], 4);
 }
 
@@ -351,13 +371,13 @@ async fn node_resolves_only_what_the_caller_may_see() {
     let w = app.world().await;
     let q = "query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }";
     let ids = json!({"ids": [w.org_id, w.other_org_id, w.member_id, "garbage"]});
-    let d = app.ok(Some(&w.member), q, ids.clone()).await;
+    let d = app.expect_data(Some(&w.member), q, ids.clone()).await;
     let n = d["nodes"].as_array().unwrap();
     assert_eq!(n[0]["__typename"], "Organization");
     assert_eq!(n[1], serde_json::Value::Null);
     assert_eq!(n[2]["__typename"], "Account");
     assert_eq!(n[3], serde_json::Value::Null);
-    let d = app.ok(Some(&w.outsider), q, ids).await;
+    let d = app.expect_data(Some(&w.outsider), q, ids).await;
     let n = d["nodes"].as_array().unwrap();
     assert_eq!(n[0], serde_json::Value::Null);
     assert_eq!(n[1]["__typename"], "Organization");

@@ -78,7 +78,7 @@ async fn seated_world(app: &TestApp, n: usize, seated: usize) -> (World, Vec<Str
         &[managed[seated].clone(), w.member_id.clone()],
     )
     .await
-    .ok();
+    .expect_data();
     (w, managed)
 }
 
@@ -178,7 +178,7 @@ async fn selections_that_need_more_take_the_generic_path_with_the_same_answer() 
     // Memberships reached from an account were not joined with their
     // account: `account` needs the loader, the generic path serves it.
     let q = "{ viewer { memberships(first: 20) { nodes { role account { email } } } } }";
-    let d = app.ok(Some(&w.admin), q, json!({})).await;
+    let d = app.expect_data(Some(&w.admin), q, json!({})).await;
     let n = d["viewer"]["memberships"]["nodes"].as_array().unwrap();
     assert!(!n.is_empty());
     assert!(n
@@ -186,7 +186,7 @@ async fn selections_that_need_more_take_the_generic_path_with_the_same_answer() 
         .all(|m| m["account"]["email"] == "admin@example.com"));
     // ...and without `account` the same list is plain.
     let q = "{ viewer { memberships(first: 20) { nodes { role joinedAt } } } }";
-    app.ok(Some(&w.admin), q, json!({})).await;
+    app.expect_data(Some(&w.admin), q, json!({})).await;
     let (p2, g2) = lists(&app).await;
     assert_eq!((p2 - p1, g2 - g1), (1, 1));
 }
@@ -215,7 +215,7 @@ async fn a_page_reading_only_what_it_shows_answers_like_whole_rows() {
     .collect();
     assert_eq!(ids.len(), 6);
     let reference = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             &format!(
                 "query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on Membership {{ {WHOLE} }} }} }}"
@@ -272,7 +272,9 @@ async fn a_page_reading_only_what_it_shows_answers_like_whole_rows() {
                     " fragment F on Membership { seat { assignedAt assignedBy { id email } account { id } } }",
                 );
             }
-            let d = app.ok(Some(&w.admin), &q, json!({"h": w.handle})).await;
+            let d = app
+                .expect_data(Some(&w.admin), &q, json!({"h": w.handle}))
+                .await;
             let m = &d["organization"]["members"];
             let got: Vec<Value> = if edges {
                 m["edges"]

@@ -20,7 +20,7 @@ const ONBOARD: &str = "mutation($i: OnboardUsersInput!) { onboardUsers(input: $i
 const INVITE: &str = "mutation($i: InviteMembersInput!) { inviteMembers(input: $i) { results { email invitation { id status } error { code message } } } }";
 
 async fn mint(app: &TestApp, by: &str, account: &str, org: &str) -> Value {
-    app.ok(
+    app.expect_data(
         Some(by),
         CREATE_LINK,
         json!({"i": {"account": account, "organization": org}}),
@@ -79,7 +79,7 @@ async fn ws_link_session_must_die_when_link_is_expired() {
     let link = mint(&app, &w.admin, &w.member_id, &w.org_id).await;
     let jwt = redeem(&app, link["url"].as_str().unwrap()).await.unwrap();
     let mut ws = Client::ready(&app.base, false, &jwt).await;
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         EXPIRE_LINK,
         json!({"i": {"id": link["signInToken"]["id"]}}),
@@ -126,7 +126,7 @@ async fn ws_removed_minter_must_not_regain_admin_through_stale_link_socket() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
     // The billing manager is made ADMIN and mints a link for the member.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         ROLE,
         role(&w.org_id, &w.billing_id, "ADMIN"),
@@ -136,7 +136,7 @@ async fn ws_removed_minter_must_not_regain_admin_through_stale_link_socket() {
     let jwt = redeem(&app, link["url"].as_str().unwrap()).await.unwrap();
     let mut ws = Client::ready(&app.base, false, &jwt).await;
     // The (rogue) admin is removed; the link dies with them.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         REMOVE,
         json!({"i": {"organization": w.org_id, "account": w.billing_id}}),
@@ -149,7 +149,7 @@ async fn ws_removed_minter_must_not_regain_admin_through_stale_link_socket() {
         401
     );
     // Later, the member is promoted for unrelated reasons.
-    app.ok(Some(&w.admin), ROLE, role(&w.org_id, &w.member_id, "ADMIN"))
+    app.expect_data(Some(&w.admin), ROLE, role(&w.org_id, &w.member_id, "ADMIN"))
         .await;
     // The old socket creates an ADMIN account with a password it knows.
     let r = ws_run(
@@ -163,7 +163,7 @@ async fn ws_removed_minter_must_not_regain_admin_through_stale_link_socket() {
         // Show the consequence: the removed admin signs in as ADMIN again.
         let back = app.sign_in("backdoor@example.com", PASSWORD).await;
         let d = app
-            .ok(
+            .expect_data(
                 Some(&back),
                 "{ organization(handle: \"acme\") { viewerRole } }",
                 json!({}),
@@ -203,14 +203,14 @@ async fn ws_operations_must_stop_when_the_jwt_expires() {
 async fn ws_removed_admin_must_not_keep_reading_the_organization() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         ROLE,
         role(&w.org_id, &w.billing_id, "ADMIN"),
     )
     .await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             INVITE,
             json!({"i": {"organization": w.org_id, "invitees": [{"email": "secret-hire@example.com"}]}}),
@@ -230,7 +230,7 @@ async fn ws_removed_admin_must_not_keep_reading_the_organization() {
     )
     .await;
     assert_eq!(r["data"]["organization"]["viewerRole"], "ADMIN", "{r}");
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         REMOVE,
         json!({"i": {"organization": w.org_id, "account": w.billing_id}}),
@@ -238,7 +238,7 @@ async fn ws_removed_admin_must_not_keep_reading_the_organization() {
     .await;
     // Over HTTP the removed account sees nothing.
     let http = app
-        .ok(
+        .expect_data(
             Some(&w.billing),
             "query($i: ID!) { node(id: $i) { id } }",
             json!({"i": inv}),
@@ -264,7 +264,7 @@ async fn ws_deleted_service_account_must_lose_its_rights() {
     let (sa_id, client_id, secret) = app.service_account(&w.admin, &w.org_id, "ci").await;
     let jwt = app.sa_token(&client_id, &secret).await;
     let mut ws = Client::ready(&app.base, false, &jwt).await;
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         "mutation($i: ServiceAccountIdInput!) { deleteServiceAccount(input: $i) { deletedId } }",
         json!({"i": {"id": sa_id}}),
@@ -352,7 +352,7 @@ async fn createuser_must_not_let_an_outsider_squat_an_email_and_lock_its_owner_o
     let app = TestApp::spawn_with(|c| c.mail = url).await;
     let w = app.world().await;
     let evil = app.create_org(&w.outsider, "evil").await;
-    app.ok(
+    app.expect_data(
         Some(&w.outsider),
         CREATE_USER,
         json!({"i": {"organization": evil, "email": "newhire@example.com", "password": "attacker chosen password", "firstName": "New", "lastName": "Hire"}}),
@@ -363,7 +363,7 @@ async fn createuser_must_not_let_an_outsider_squat_an_email_and_lock_its_owner_o
         .sign_in("newhire@example.com", "attacker chosen password")
         .await;
     // acme hires the real person and invites them.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         INVITE,
         json!({"i": {"organization": w.org_id, "invitees": [{"email": "newhire@example.com"}]}}),
@@ -406,7 +406,7 @@ async fn createuser_must_not_let_an_outsider_squat_an_email_and_lock_its_owner_o
     );
     // A claimed account is claimed once: the next invitation needs a sign-in.
     let third = app.create_org(&w.billing, "third").await;
-    app.ok(
+    app.expect_data(
         Some(&w.billing),
         INVITE,
         json!({"i": {"organization": third, "invitees": [{"email": "newhire@example.com"}]}}),
@@ -449,10 +449,10 @@ async fn createuser_and_onboarding_must_not_reveal_whether_an_email_has_an_accou
         .await;
     let ob = |email: &str| json!({"i": {"organization": evil, "users": [{"email": email}]}});
     let o_existing = app
-        .ok(Some(&w.outsider), ONBOARD, ob("member@example.com"))
+        .expect_data(Some(&w.outsider), ONBOARD, ob("member@example.com"))
         .await;
     let o_fresh = app
-        .ok(Some(&w.outsider), ONBOARD, ob("nobody-else@example.com"))
+        .expect_data(Some(&w.outsider), ONBOARD, ob("nobody-else@example.com"))
         .await;
     let shape = |v: &Value| {
         let r = &v["onboardUsers"]["results"][0];
@@ -530,7 +530,7 @@ async fn refused_tampered_or_replayed_link_jwts() {
     assert_eq!(status(kid).await, 401);
     // Expire the link, mint a new one for the same member: the old JWT
     // stays dead (it names the old link).
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         EXPIRE_LINK,
         json!({"i": {"id": link["signInToken"]["id"]}}),
@@ -552,7 +552,7 @@ async fn refused_link_session_reaching_another_organization() {
     let w = app.world().await;
     // The member also belongs to `other` (a site admin sets that up), seated, with a token.
     let add = app
-        .ok(
+        .expect_data(
             Some(&w.site_admin),
             "mutation($i: AddMemberInput!) { addMember(input: $i) { membership { id } } }",
             json!({"i": {"organization": w.other_org_id, "account": "member@example.com", "role": "BILLING_MANAGER"}}),
@@ -570,7 +570,7 @@ async fn refused_link_session_reaching_another_organization() {
     .await;
     let own = app.sign_in("member@example.com", PASSWORD).await;
     let tok = app
-        .ok(
+        .expect_data(
             Some(&own),
             ISSUE,
             json!({"i": {"organization": w.other_org_id, "name": "mine"}}),
@@ -580,7 +580,7 @@ async fn refused_link_session_reaching_another_organization() {
         .as_str()
         .unwrap()
         .to_string();
-    app.ok(
+    app.expect_data(
         Some(&w.outsider),
         "mutation($i: MessageMembersInput!) { messageMembers(input: $i) { recipients } }",
         json!({"i": {"organization": w.other_org_id, "subject": "private", "body": "other-org secret"}}),
@@ -590,7 +590,7 @@ async fn refused_link_session_reaching_another_organization() {
     let jwt = redeem(&app, link["url"].as_str().unwrap()).await.unwrap();
     let forged_org = global_id("Organization", uuid_of(&w.other_org_id).parse().unwrap());
     let d = app
-        .ok(
+        .expect_data(
             Some(&jwt),
             "query($m: ID!, $t: ID!, $o: ID!, $a: ID!) {
                viewer { memberships { totalCount } messages { totalCount nodes { body } } }
@@ -629,7 +629,7 @@ async fn refused_link_session_reaching_another_organization() {
     }
     // The real owner's token in `other` is untouched.
     let still = app
-        .ok(
+        .expect_data(
             Some(&own),
             "query($t: ID!) { node(id: $t) { ... on AccessToken { active } } }",
             json!({"t": tok_id}),
@@ -679,13 +679,13 @@ async fn refused_link_revival_and_use_after_expiry() {
     let link = mint(&app, &w.admin, &w.member_id, &w.org_id).await;
     let url = link["url"].as_str().unwrap().to_string();
     let jwt = redeem(&app, &url).await.unwrap();
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         REMOVE,
         json!({"i": {"organization": w.org_id, "account": w.member_id}}),
     )
     .await;
-    app.ok(
+    app.expect_data(
         Some(&w.site_admin),
         "mutation($i: AddMemberInput!) { addMember(input: $i) { membership { id } } }",
         json!({"i": {"organization": w.org_id, "account": w.member_id, "role": "MEMBER"}}),
@@ -700,7 +700,7 @@ async fn refused_link_revival_and_use_after_expiry() {
     assert_eq!(redeem(&app, &url).await, Err(401));
     // A fresh 60-second link, used after 61 seconds.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             CREATE_LINK,
             json!({"i": {"account": w.member_id, "organization": w.org_id, "expiresInSeconds": 60}}),
@@ -744,7 +744,7 @@ async fn refused_pulling_an_existing_account_in() {
         .await;
     assert_eq!(r.code(), Some("FORBIDDEN"));
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             ONBOARD,
             json!({"i": {"organization": evil, "users": [{"email": "MEMBER@example.com", "firstName": "Owned"}, {"email": "billing@example.com"}]}}),
@@ -780,7 +780,7 @@ async fn refused_pulling_an_existing_account_in() {
     assert_eq!(res.status(), 200);
     // Nobody joined evil; the victims' names and passwords are unchanged.
     let m = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             "{ organization(handle: \"evil\") { members { totalCount } } }",
             json!({}),
@@ -789,7 +789,7 @@ async fn refused_pulling_an_existing_account_in() {
     assert_eq!(m["organization"]["members"]["totalCount"], 1);
     let me = app.sign_in("member@example.com", PASSWORD).await;
     let v = app
-        .ok(
+        .expect_data(
             Some(&me),
             "{ viewer { firstName memberships { totalCount } } }",
             json!({}),
@@ -893,7 +893,7 @@ async fn signin_link_secret_must_not_reach_the_logs() {
     process::wait_ready(&base).await;
     let http = reqwest::Client::new();
     let root = process::password_token(&http, &base, "root@example.com", PASSWORD).await;
-    let org = process::gql_ok(
+    let org = process::expect_data(
         &http,
         &base,
         &root,
@@ -904,7 +904,7 @@ async fn signin_link_secret_must_not_reach_the_logs() {
         .as_str()
         .unwrap()
         .to_string();
-    let acc = process::gql_ok(
+    let acc = process::expect_data(
         &http,
         &base,
         &root,
@@ -915,7 +915,7 @@ async fn signin_link_secret_must_not_reach_the_logs() {
         .as_str()
         .unwrap()
         .to_string();
-    let link = process::gql_ok(
+    let link = process::expect_data(
         &http,
         &base,
         &root,
@@ -1033,7 +1033,7 @@ async fn refused_transport_cursor_and_introspection_tricks() {
     assert!(!body.is_array(), "a batch of 11 ran: {body}");
     // Cursors: forged, and one from another list.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ organizations(first: 1) { pageInfo { endCursor } } }",
             json!({}),
@@ -1060,7 +1060,7 @@ async fn refused_transport_cursor_and_introspection_tricks() {
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await;
     let t = app
-        .ok(
+        .expect_data(
             Some(&w.member),
             ISSUE,
             json!({"i": {"organization": w.org_id}}),
@@ -1110,7 +1110,7 @@ async fn refused_mail_header_injection_through_the_organization_name() {
     let Some(org) = r.body["data"]["createOrganization"]["organization"]["id"].as_str() else {
         return; // refused outright: fine
     };
-    app.ok(
+    app.expect_data(
         Some(&w.outsider),
         INVITE,
         json!({"i": {"organization": org, "invitees": [{"email": "target@example.com"}]}}),
@@ -1190,7 +1190,7 @@ async fn race_link_minted_during_removal_must_not_revive_on_readd() {
             json!({"i": {"organization": w.org_id, "account": w.member_id}}),
         );
         let (links, _) = tokio::join!(futures_util::future::join_all(mints), remove);
-        app.ok(
+        app.expect_data(
             Some(&w.site_admin),
             add,
             json!({"i": {"organization": w.org_id, "account": w.member_id, "role": "MEMBER"}}),

@@ -34,7 +34,7 @@ async fn mailed_token(app: &TestApp, sink: &SmtpSink, to: &str, nth: usize) -> S
 /// choosing (so they can sign in as it until it is claimed).
 async fn provision(app: &TestApp, w: &World, role: &str) -> String {
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             CREATE_USER,
             json!({"i": {"organization": w.org_id, "email": "victim@example.com", "password": PASSWORD, "role": role}}),
@@ -49,7 +49,7 @@ async fn provision(app: &TestApp, w: &World, role: &str) -> String {
 /// The address owner claims the account through `other`'s invitation, signed
 /// out, with their own password.
 async fn claim(app: &TestApp, sink: &SmtpSink, w: &World) {
-    app.ok(
+    app.expect_data(
         Some(&w.outsider),
         INVITE,
         json!({"i": {"organization": w.other_org_id, "invitees": [{"email": "victim@example.com", "role": "MEMBER"}]}}),
@@ -63,7 +63,10 @@ async fn claim(app: &TestApp, sink: &SmtpSink, w: &World) {
             json!({"i": {"token": token, "password": "the owner's own passphrase", "firstName": "Owner"}}),
         )
         .await;
-    assert_eq!(r.ok()["acceptInvitation"]["membership"]["role"], "MEMBER");
+    assert_eq!(
+        r.expect_data()["acceptInvitation"]["membership"]["role"],
+        "MEMBER"
+    );
 }
 
 async fn redeem(app: &TestApp, url: &str) -> Result<String, u16> {
@@ -84,7 +87,7 @@ async fn claim_ends_sign_in_link_sessions_opened_before_it() {
     let (sink, app, w) = setup().await;
     let victim = provision(&app, &w, "MEMBER").await;
     let link = app
-        .ok(Some(&w.admin), MINT, json!({"i": {"account": victim}}))
+        .expect_data(Some(&w.admin), MINT, json!({"i": {"account": victim}}))
         .await;
     let url = link["createSignInToken"]["url"]
         .as_str()
@@ -92,14 +95,14 @@ async fn claim_ends_sign_in_link_sessions_opened_before_it() {
         .to_string();
     let session = redeem(&app, &url).await.expect("redeem before the claim");
     let unused = app
-        .ok(Some(&w.admin), MINT, json!({"i": {"account": victim}}))
+        .expect_data(Some(&w.admin), MINT, json!({"i": {"account": victim}}))
         .await;
     let unused_url = unused["createSignInToken"]["url"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(
-        app.ok(Some(&session), VIEWER, json!({})).await["viewer"]["id"],
+        app.expect_data(Some(&session), VIEWER, json!({})).await["viewer"]["id"],
         victim
     );
 
@@ -128,18 +131,18 @@ async fn claim_ends_subscriptions_opened_before_it() {
     let (sink, app, w) = setup().await;
     app.set_plan(&w.site_admin, &w.other_org_id, 10, None)
         .await
-        .ok();
+        .expect_data();
     provision(&app, &w, "MEMBER").await;
     let owner_session = app.sign_in("victim@example.com", PASSWORD).await;
     // The owner joins `other` as BILLING_MANAGER, signed in.
-    app.ok(
+    app.expect_data(
         Some(&w.outsider),
         INVITE,
         json!({"i": {"organization": w.other_org_id, "invitees": [{"email": "victim@example.com", "role": "BILLING_MANAGER"}]}}),
     )
     .await;
     let token = mailed_token(&app, &sink, "victim@example.com", 1).await;
-    app.ok(Some(&owner_session), ACCEPT, json!({"i": {"token": token}}))
+    app.expect_data(Some(&owner_session), ACCEPT, json!({"i": {"token": token}}))
         .await;
     // The provisioner, with the password they chose, watches `other`.
     let provisioner_session = app.sign_in("victim@example.com", PASSWORD).await;
@@ -152,7 +155,7 @@ async fn claim_ends_subscriptions_opened_before_it() {
         std::slice::from_ref(&w.outsider_id),
     )
     .await
-    .ok();
+    .expect_data();
     assert!(
         ws.next_data(5).await.is_some(),
         "subscription live before the claim"
@@ -160,14 +163,14 @@ async fn claim_ends_subscriptions_opened_before_it() {
 
     // The owner claims the account through a third organization's invitation.
     let third = app.create_org(&w.billing, "third").await;
-    app.ok(
+    app.expect_data(
         Some(&w.billing),
         INVITE,
         json!({"i": {"organization": third, "invitees": [{"email": "victim@example.com", "role": "MEMBER"}]}}),
     )
     .await;
     let token = mailed_token(&app, &sink, "victim@example.com", 2).await;
-    app.ok(
+    app.expect_data(
         None,
         ACCEPT,
         json!({"i": {"token": token, "password": "the owner's own passphrase"}}),
@@ -182,7 +185,7 @@ async fn claim_ends_subscriptions_opened_before_it() {
     );
     // ...but `other`'s next seat event still reaches their socket.
     let victim_id = app
-        .ok(
+        .expect_data(
             Some(
                 &app.sign_in("victim@example.com", "the owner's own passphrase")
                     .await,
@@ -196,7 +199,7 @@ async fn claim_ends_subscriptions_opened_before_it() {
         .to_string();
     app.assign(&w.outsider, &w.other_org_id, &[victim_id])
         .await
-        .ok();
+        .expect_data();
     match ws.recv(3).await {
         Got::Msg(m) if m["type"] == "next" && m["payload"]["data"]["seatChanges"].is_object() => {
             panic!(
@@ -230,7 +233,7 @@ async fn claim_ends_jwts_and_socket_operations_and_the_provisioner_password() {
     assert_eq!(res.status(), 400);
     // Claimed once: a second invitation signed out is ALREADY_EXISTS.
     let third = app.create_org(&w.billing, "third").await;
-    app.ok(
+    app.expect_data(
         Some(&w.billing),
         INVITE,
         json!({"i": {"organization": third, "invitees": [{"email": "victim@example.com", "role": "MEMBER"}]}}),
@@ -257,7 +260,7 @@ const RESEND: &str = "mutation($i: InvitationIdsInput!) { resendInvitations(inpu
 async fn service_account_cannot_revive_an_expired_admin_invitation() {
     let (sink, app, w) = setup().await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             INVITE,
             json!({"i": {"organization": w.org_id, "invitees": [{"email": "boss@example.com", "role": "ADMIN"}]}}),
@@ -272,7 +275,7 @@ async fn service_account_cannot_revive_an_expired_admin_invitation() {
     app.clock.advance(chrono::Duration::days(8));
     let sa = app.sa_token(&client_id, &secret).await;
     let r = app
-        .ok(Some(&sa), RESEND, json!({"i": {"ids": [inv]}}))
+        .expect_data(Some(&sa), RESEND, json!({"i": {"ids": [inv]}}))
         .await;
     let item = &r["resendInvitations"]["results"][0];
     if item["error"]["code"] == "FORBIDDEN" {
@@ -300,7 +303,7 @@ async fn service_account_cannot_grant_admin_directly() {
     let (_, client_id, secret) = app.service_account(&w.admin, &w.org_id, "ci").await;
     let sa = app.sa_token(&client_id, &secret).await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&sa),
             INVITE,
             json!({"i": {"organization": w.org_id, "invitees": [{"email": "boss@example.com", "role": "ADMIN"}]}}),
@@ -385,7 +388,7 @@ async fn junk_requests_for_a_client_id_do_not_lock_its_real_client_out_of_tokens
 #[tokio::test]
 async fn a_site_admin_account_cannot_be_claimed() {
     let (sink, app, w) = setup().await;
-    app.ok(
+    app.expect_data(
         Some(&w.outsider),
         INVITE,
         json!({"i": {"organization": w.other_org_id, "invitees": [{"email": "root@example.com", "role": "MEMBER"}]}}),
@@ -409,9 +412,11 @@ async fn a_site_admin_account_cannot_be_claimed() {
 #[tokio::test]
 async fn an_expired_link_ends_its_websocket_session() {
     let (_sink, app, w) = setup().await;
-    app.set_plan(&w.site_admin, &w.org_id, 10, None).await.ok();
+    app.set_plan(&w.site_admin, &w.org_id, 10, None)
+        .await
+        .expect_data();
     let link = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             MINT,
             json!({"i": {"account": w.billing_id}}),
@@ -431,9 +436,9 @@ async fn an_expired_link_ends_its_websocket_session() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     assert!(ws.next_data(5).await.is_some());
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         "mutation($i: ExpireSignInTokenInput!) { expireSignInToken(input: $i) { expired } }",
         json!({"i": {"id": link_id}}),
@@ -441,7 +446,7 @@ async fn an_expired_link_ends_its_websocket_session() {
     .await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.billing_id))
         .await
-        .ok();
+        .expect_data();
     loop {
         match ws.recv(3).await {
             Got::Msg(m)
@@ -487,28 +492,28 @@ async fn claim_expires_links_the_account_minted_before_it() {
     // The owner uses the account: creates `zeta` and invites a colleague.
     let owner = app.sign_in("victim@example.com", PASSWORD).await;
     let zeta = app.create_org(&owner, "zeta").await;
-    app.ok(
+    app.expect_data(
         Some(&owner),
         INVITE,
         json!({"i": {"organization": zeta, "invitees": [{"email": "zed@example.com", "role": "MEMBER"}]}}),
     )
     .await;
     let token = mailed_token(&app, &sink, "zed@example.com", 1).await;
-    app.ok(
+    app.expect_data(
         None,
         ACCEPT,
         json!({"i": {"token": token, "password": PASSWORD}}),
     )
     .await;
     let zed = app.sign_in("zed@example.com", PASSWORD).await;
-    let zed_id = app.ok(Some(&zed), VIEWER, json!({})).await["viewer"]["id"]
+    let zed_id = app.expect_data(Some(&zed), VIEWER, json!({})).await["viewer"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     // The provisioner, with the same password, mints a link in zeta.
     let provisioner = app.sign_in("victim@example.com", PASSWORD).await;
     let link = app
-        .ok(
+        .expect_data(
             Some(&provisioner),
             MINT,
             json!({"i": {"account": zed_id, "organization": zeta}}),
@@ -551,7 +556,7 @@ async fn junk_secrets_for_a_client_id_do_not_lock_out_its_uncached_real_secret()
     let (sa_id, cid, _) = app.service_account(&w.admin, &w.org_id, "bot").await;
     // A fresh secret, never verified yet.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "mutation($i: ServiceAccountIdInput!) { rotateServiceAccountSecret(input: $i) { clientSecret } }",
             json!({"i": {"id": sa_id}}),
@@ -597,14 +602,16 @@ async fn claim_revokes_credentials_the_account_minted_before_it() {
     let victim = provision(&app, &w, "MEMBER").await;
     let owner = app.sign_in("victim@example.com", PASSWORD).await;
     let zeta = app.create_org(&owner, "zeta").await;
-    app.set_plan(&w.site_admin, &zeta, 5, None).await.ok();
+    app.set_plan(&w.site_admin, &zeta, 5, None)
+        .await
+        .expect_data();
     app.assign(&owner, &zeta, std::slice::from_ref(&victim))
         .await
-        .ok();
+        .expect_data();
     // The provisioner's session, with the password they chose.
     let provisioner = app.sign_in("victim@example.com", PASSWORD).await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&provisioner),
             crate::helpers::ISSUE,
             json!({"i": {"organization": zeta, "name": "kept"}}),

@@ -12,7 +12,9 @@ const ROUNDS: usize = 20;
 const POOL: &str = "query($h: String!) { organization(handle: $h) { seats { limit used available assignments(first: 100) { totalCount nodes { account { id } } } } } }";
 
 async fn pool(app: &TestApp, token: &str) -> Value {
-    app.ok(Some(token), POOL, json!({"h": "acme"})).await["organization"]["seats"].clone()
+    app.expect_data(Some(token), POOL, json!({"h": "acme"}))
+        .await["organization"]["seats"]
+        .clone()
 }
 
 /// Fire `n` requests at once; each gets its own body from `body(i)`.
@@ -80,7 +82,9 @@ async fn setup(n: usize) -> (Arc<TestApp>, World, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_assigns_for_ten_free_seats_grant_exactly_ten() {
     let (app, w, members) = setup(50).await;
-    app.set_plan(&w.site_admin, &w.org_id, 10, None).await.ok();
+    app.set_plan(&w.site_admin, &w.org_id, 10, None)
+        .await
+        .expect_data();
     for round in 0..ROUNDS {
         app.gql(
             Some(&w.admin),
@@ -88,7 +92,7 @@ async fn fifty_concurrent_assigns_for_ten_free_seats_grant_exactly_ten() {
             json!({"i": {"organization": w.org_id, "accounts": members}}),
         )
         .await
-        .ok();
+        .expect_data();
         let resps = race(&app, &w.admin, 50, |i| {
             (
                 ASSIGN.to_string(),
@@ -112,7 +116,9 @@ async fn fifty_concurrent_assigns_for_ten_free_seats_grant_exactly_ten() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_concurrent_batches_of_ten_grant_exactly_ten() {
     let (app, w, members) = setup(50).await;
-    app.set_plan(&w.site_admin, &w.org_id, 10, None).await.ok();
+    app.set_plan(&w.site_admin, &w.org_id, 10, None)
+        .await
+        .expect_data();
     for round in 0..ROUNDS {
         app.gql(
             Some(&w.admin),
@@ -120,7 +126,7 @@ async fn five_concurrent_batches_of_ten_grant_exactly_ten() {
             json!({"i": {"organization": w.org_id, "accounts": members}}),
         )
         .await
-        .ok();
+        .expect_data();
         let resps = race(&app, &w.admin, 5, |i| {
             (
                 ASSIGN.to_string(),
@@ -144,7 +150,7 @@ async fn twenty_concurrent_assigns_to_one_member_leave_one_seat() {
             json!({"i": {"organization": w.org_id, "accounts": members}}),
         )
         .await
-        .ok();
+        .expect_data();
         let resps = race(&app, &w.admin, 20, |_| {
             (
                 ASSIGN.to_string(),
@@ -168,9 +174,13 @@ async fn lowering_the_limit_while_assignments_race_never_oversells() {
             json!({"i": {"organization": w.org_id, "accounts": members}}),
         )
         .await
-        .ok();
-        app.set_plan(&w.site_admin, &w.org_id, 20, None).await.ok();
-        app.assign(&w.admin, &w.org_id, &members[..8]).await.ok();
+        .expect_data();
+        app.set_plan(&w.site_admin, &w.org_id, 20, None)
+            .await
+            .expect_data();
+        app.assign(&w.admin, &w.org_id, &members[..8])
+            .await
+            .expect_data();
         // 10 more assignments race a setPlan down to 12.
         let barrier = Arc::new(Barrier::new(11));
         let mut handles = Vec::new();
@@ -229,7 +239,7 @@ async fn issuing_a_token_while_the_seat_is_revoked_never_leaves_an_active_token_
     for round in 0..ROUNDS {
         app.assign(&w.admin, &w.org_id, std::slice::from_ref(&member))
             .await
-            .ok();
+            .expect_data();
         let barrier = Arc::new(Barrier::new(2));
         let issue = {
             let (app, barrier, token, org, m) = (
@@ -275,7 +285,7 @@ async fn issuing_a_token_while_the_seat_is_revoked_never_leaves_an_active_token_
         );
         assert!(revoke.body["errors"].is_null(), "{}", revoke.body);
         let d = app
-            .ok(Some(&w.admin), tokens_q, json!({"h": "acme", "a": member}))
+            .expect_data(Some(&w.admin), tokens_q, json!({"h": "acme", "a": member}))
             .await;
         assert_eq!(d["organization"]["member"]["seat"], Value::Null);
         assert_eq!(
@@ -302,7 +312,10 @@ async fn seat_rules_and_permissions() {
             ],
         )
         .await;
-    let res = r.ok()["assignSeats"]["results"].as_array().unwrap().clone();
+    let res = r.expect_data()["assignSeats"]["results"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(res[0]["error"], Value::Null);
     assert!(res[0]["seat"]["assignedAt"].is_string());
     assert_eq!(res[1]["error"]["code"], "NOT_A_MEMBER");
@@ -310,7 +323,7 @@ async fn seat_rules_and_permissions() {
     assert_eq!(res[2]["error"]["field"], json!(["accounts", "2"]));
     assert_eq!(res[3]["error"], Value::Null);
     assert_eq!(
-        r.ok()["assignSeats"]["seats"],
+        r.expect_data()["assignSeats"]["seats"],
         json!({"limit": 5, "used": 2, "available": 3})
     );
     for (who, token, expect) in [
@@ -362,7 +375,7 @@ async fn seat_rules_and_permissions() {
     );
     // Seats shown on the member, batched: a page of members with seats.
     let d = app
-        .ok(Some(&w.member), "{ organization(handle: \"acme\") { members(first: 10, hasSeat: true) { totalCount nodes { seat { assignedAt assignedBy { id } } } } } }", json!({}))
+        .expect_data(Some(&w.member), "{ organization(handle: \"acme\") { members(first: 10, hasSeat: true) { totalCount nodes { seat { assignedAt assignedBy { id } } } } } }", json!({}))
         .await;
     assert_eq!(d["organization"]["members"]["totalCount"], 3);
 }
@@ -373,11 +386,11 @@ async fn a_members_page_with_seats_costs_at_most_five_statements() {
     let (root, _) = app.site_admin("boss@example.com").await;
     let org = app.create_org(&root, "acme").await;
     let members = app.managed_members(&root, &org, 100).await;
-    app.set_plan(&root, &org, 200, None).await.ok();
-    app.assign(&root, &org, &members[..60]).await.ok();
+    app.set_plan(&root, &org, 200, None).await.expect_data();
+    app.assign(&root, &org, &members[..60]).await.expect_data();
     let q = "{ organization(handle: \"acme\") { members(first: 100) { nodes { role joinedAt seat { assignedAt } account { id email firstName lastName } } } } }";
     let before = app.sql_count().await;
-    let d = app.ok(Some(&root), q, json!({})).await;
+    let d = app.expect_data(Some(&root), q, json!({})).await;
     let cost = app.sql_count().await - before;
     let seated = d["organization"]["members"]["nodes"]
         .as_array()

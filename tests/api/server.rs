@@ -103,7 +103,7 @@ async fn an_internal_error_reveals_only_a_request_id_and_writes_nothing() {
     .await;
     // The organization row of the failed transaction was rolled back.
     let d = app
-        .ok(
+        .expect_data(
             Some(&root),
             "{ organizations(first: 10, all: true) { totalCount } }",
             json!({}),
@@ -221,7 +221,7 @@ async fn transport_refuses_csrf_shapes_and_oversized_batches() {
     let v: Value = res.json().await.unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
     let d = app
-        .ok(
+        .expect_data(
             Some(&root),
             "{ organizations(first: 20, all: true) { nodes { handle } } }",
             json!({}),

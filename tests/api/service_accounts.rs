@@ -34,7 +34,7 @@ async fn only_person_admins_manage_service_accounts() {
             assert_eq!(r.code(), Some("FORBIDDEN"), "list as {who}");
         }
     }
-    let d = app.ok(Some(&w.admin), LIST, json!({})).await;
+    let d = app.expect_data(Some(&w.admin), LIST, json!({})).await;
     assert_eq!(d["organization"]["serviceAccounts"]["totalCount"], 2);
     assert_eq!(
         d["organization"]["serviceAccounts"]["nodes"][0]["createdBy"]["id"],
@@ -129,7 +129,8 @@ async fn the_client_credentials_grant_and_what_a_service_principal_may_do() {
 
     // Acts as an ADMIN of its organization...
     assert_eq!(
-        app.ok(Some(&sa), "{ viewer { id } }", json!({})).await["viewer"],
+        app.expect_data(Some(&sa), "{ viewer { id } }", json!({}))
+            .await["viewer"],
         Value::Null
     );
     let upd = "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { name } } }";
@@ -144,7 +145,7 @@ async fn the_client_credentials_grant_and_what_a_service_principal_may_do() {
         None
     );
     let d = app
-        .ok(
+        .expect_data(
             Some(&sa),
             "{ organization(handle: \"acme\") { viewerRole name } }",
             json!({}),
@@ -156,7 +157,7 @@ async fn the_client_credentials_grant_and_what_a_service_principal_may_do() {
     );
     // ...and nothing elsewhere, and never these.
     assert_eq!(
-        app.ok(
+        app.expect_data(
             Some(&sa),
             "{ organization(handle: \"other\") { id } }",
             json!({})
@@ -185,7 +186,7 @@ async fn the_client_credentials_grant_and_what_a_service_principal_may_do() {
         Some("FORBIDDEN")
     );
     let d = app
-        .ok(
+        .expect_data(
             Some(&sa),
             "{ organizations(first: 10) { nodes { handle } } }",
             json!({}),
@@ -209,7 +210,7 @@ async fn rotation_and_deletion_take_effect_at_once() {
     let (id, cid, old) = app.service_account(&w.admin, &w.org_id, "robot").await;
     let jwt = app.sa_token(&cid, &old).await;
     let d = app
-        .ok(Some(&w.admin), ROTATE, json!({"i": {"id": id}}))
+        .expect_data(Some(&w.admin), ROTATE, json!({"i": {"id": id}}))
         .await;
     let new = d["rotateServiceAccountSecret"]["clientSecret"]
         .as_str()
@@ -249,7 +250,7 @@ async fn rotation_and_deletion_take_effect_at_once() {
         );
     }
     let d = app
-        .ok(Some(&w.admin), DELETE, json!({"i": {"id": id}}))
+        .expect_data(Some(&w.admin), DELETE, json!({"i": {"id": id}}))
         .await;
     assert_eq!(d["deleteServiceAccount"]["deletedId"], id.as_str());
     for t in [&jwt, &fresh] {
@@ -280,9 +281,9 @@ async fn ids_from_another_organization_answer_like_ids_that_do_not_exist() {
         std::slice::from_ref(&w.outsider_id),
     )
     .await
-    .ok();
+    .expect_data();
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             ISSUE,
             json!({"i": {"organization": w.other_org_id}}),
@@ -370,7 +371,7 @@ async fn ids_from_another_organization_answer_like_ids_that_do_not_exist() {
     }
     // Node lookups mixing both organizations return only what the caller may see.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
             json!({"ids": [other_token, other_sa, w.org_id]}),

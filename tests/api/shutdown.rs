@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::helpers::process::{
-    create_admin, free_port, gql_ok, orgraph, password_token, sigterm, wait_exit, wait_ready,
+    create_admin, expect_data, free_port, orgraph, password_token, sigterm, wait_exit, wait_ready,
 };
 
 const IN_FLIGHT: usize = 12;
@@ -47,7 +47,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_delivers_committed_mail() {
     let jwt = password_token(&http, &base, "admin@example.com", crate::helpers::PASSWORD).await;
     let gql = |q: &'static str, v: Value| {
         let (http, base, jwt) = (http.clone(), base.clone(), jwt.clone());
-        async move { gql_ok(&http, &base, &jwt, q, v).await }
+        async move { expect_data(&http, &base, &jwt, q, v).await }
     };
     let d = gql(
         "mutation { createOrganization(input: {handle: \"acme\", name: \"Acme\"}) { organization { id } } }",

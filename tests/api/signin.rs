@@ -18,7 +18,7 @@ async fn a_sign_in_url_works_until_it_is_expired() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             CREATE,
             json!({"i": {"account": w.member_id}}),
@@ -42,18 +42,18 @@ async fn a_sign_in_url_works_until_it_is_expired() {
             .unwrap()
             .to_string();
         let v = app
-            .ok(Some(&jwt), "{ viewer { id email } }", json!({}))
+            .expect_data(Some(&jwt), "{ viewer { id email } }", json!({}))
             .await;
         assert_eq!(v["viewer"]["id"], w.member_id.as_str());
     }
     let d = app
-        .ok(Some(&w.admin), EXPIRE, json!({"i": {"token": t["token"]}}))
+        .expect_data(Some(&w.admin), EXPIRE, json!({"i": {"token": t["token"]}}))
         .await;
     assert_eq!(d["expireSignInToken"]["expired"], true);
     assert_eq!(follow(&app, &url).await.status(), 401);
     // Lifetime passes.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             CREATE,
             json!({"i": {"account": w.member_id, "expiresInSeconds": 60}}),
@@ -97,14 +97,14 @@ async fn no_escalation_through_sign_in_tokens() {
     let w = app.world().await;
     let add = "mutation($i: AddMemberInput!) { addMember(input: $i) { membership { role } } }";
     // The site admin is a member of acme: an acme admin still cannot mint for them.
-    app.ok(
+    app.expect_data(
         Some(&w.site_admin),
         add,
         json!({"i": {"organization": w.org_id, "account": "root@example.com"}}),
     )
     .await;
     let root_id = app
-        .ok(Some(&w.site_admin), "{ viewer { id } }", json!({}))
+        .expect_data(Some(&w.site_admin), "{ viewer { id } }", json!({}))
         .await["viewer"]["id"]
         .as_str()
         .unwrap()

@@ -23,7 +23,7 @@ const ADD: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { member
 const LINKS: &str = "query($h: String!) { organization(handle: $h) { signInTokens(first: 10) { totalCount nodes { id active createdAt expiresAt expiredAt lastUsedAt account { id } createdBy { id } organization { handle } } } } }";
 
 async fn mint(app: &TestApp, by: &str, account: &str) -> Value {
-    app.ok(Some(by), CREATE, json!({"i": {"account": account}}))
+    app.expect_data(Some(by), CREATE, json!({"i": {"account": account}}))
         .await["createSignInToken"]
         .clone()
 }
@@ -37,7 +37,7 @@ async fn an_outsider_cannot_pull_an_existing_account_in_and_sign_in_as_it() {
     let evil = app.create_org(&w.outsider, "evil").await;
     // onboardUsers with the victim's email: an invitation, no membership.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             ONBOARD,
             json!({"i": {"organization": evil, "users": [{"email": "billing@example.com"}]}}),
@@ -59,7 +59,7 @@ async fn an_outsider_cannot_pull_an_existing_account_in_and_sign_in_as_it() {
     assert_eq!(r.code(), Some("ALREADY_EXISTS"), "{}", r.body);
     app.sign_in("billing@example.com", PASSWORD).await;
     let members = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             "query($h: String!) { organization(handle: $h) { members { totalCount } invitations { totalCount } } }",
             json!({"h": "evil"}),
@@ -68,7 +68,7 @@ async fn an_outsider_cannot_pull_an_existing_account_in_and_sign_in_as_it() {
     assert_eq!(members["organization"]["members"]["totalCount"], 1);
     assert_eq!(members["organization"]["invitations"]["totalCount"], 1);
     let v = app
-        .ok(
+        .expect_data(
             Some(&w.billing),
             "{ viewer { firstName memberships { totalCount } } }",
             json!({}),
@@ -106,7 +106,7 @@ async fn a_link_session_is_a_stranger_outside_its_organization() {
     let app = TestApp::spawn().await;
     let w = app.world().await;
     // The member is also BILLING_MANAGER of the outsider's organization.
-    app.ok(
+    app.expect_data(
         Some(&w.site_admin),
         ADD,
         json!({"i": {"organization": w.other_org_id, "account": "member@example.com", "role": "BILLING_MANAGER"}}),
@@ -132,7 +132,7 @@ async fn a_link_session_is_a_stranger_outside_its_organization() {
         Some("NOT_FOUND")
     );
     let d = app
-        .ok(
+        .expect_data(
             Some(&jwt),
             "query($o: ID!) { viewer { memberships { nodes { organization { handle } } } } organizations { nodes { handle } } other: organization(handle: \"other\") { id } acme: organization(handle: \"acme\") { handle viewerRole } node(id: $o) { id } }",
             json!({"o": w.other_org_id}),
@@ -156,7 +156,7 @@ async fn a_link_session_is_a_stranger_outside_its_organization() {
         .await;
     assert_eq!(r.code(), Some("FORBIDDEN"));
     let d = app
-        .ok(
+        .expect_data(
             Some(&jwt),
             "query($a: ID!) { node(id: $a) { id } }",
             json!({"a": w.outsider_id}),
@@ -251,33 +251,33 @@ async fn a_link_dies_when_what_allowed_it_changes() {
     let url = link["url"].as_str().unwrap().to_string();
     let jwt = redeem(&app, &url).await.unwrap();
     assert_eq!(app.gql(Some(&jwt), me, json!({})).await.status, 200);
-    app.ok(Some(&w.admin), ROLE, role(&w.member_id, "ADMIN"))
+    app.expect_data(Some(&w.admin), ROLE, role(&w.member_id, "ADMIN"))
         .await;
     assert_eq!(app.gql(Some(&jwt), me, json!({})).await.status, 401);
     assert_eq!(redeem(&app, &url).await, Err(401));
-    app.ok(Some(&w.admin), ROLE, role(&w.member_id, "MEMBER"))
+    app.expect_data(Some(&w.admin), ROLE, role(&w.member_id, "MEMBER"))
         .await;
     assert_eq!(redeem(&app, &url).await, Err(401), "expired, not paused");
 
     // 2. The minter is demoted (the billing manager is made ADMIN to mint).
-    app.ok(Some(&w.admin), ROLE, role(&w.billing_id, "ADMIN"))
+    app.expect_data(Some(&w.admin), ROLE, role(&w.billing_id, "ADMIN"))
         .await;
     let link = mint(&app, &w.billing, &w.member_id).await;
     let url = link["url"].as_str().unwrap().to_string();
     let jwt = redeem(&app, &url).await.unwrap();
     assert_eq!(app.gql(Some(&jwt), me, json!({})).await.status, 200);
-    app.ok(Some(&w.admin), ROLE, role(&w.billing_id, "MEMBER"))
+    app.expect_data(Some(&w.admin), ROLE, role(&w.billing_id, "MEMBER"))
         .await;
     assert_eq!(app.gql(Some(&jwt), me, json!({})).await.status, 401);
     assert_eq!(redeem(&app, &url).await, Err(401));
 
     // 3. The minter is removed.
-    app.ok(Some(&w.admin), ROLE, role(&w.billing_id, "ADMIN"))
+    app.expect_data(Some(&w.admin), ROLE, role(&w.billing_id, "ADMIN"))
         .await;
     let link = mint(&app, &w.billing, &w.member_id).await;
     let url = link["url"].as_str().unwrap().to_string();
     let jwt = redeem(&app, &url).await.unwrap();
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         REMOVE,
         json!({"i": {"organization": w.org_id, "account": w.billing_id}}),
@@ -290,7 +290,7 @@ async fn a_link_dies_when_what_allowed_it_changes() {
     let link = mint(&app, &w.admin, &w.member_id).await;
     let url = link["url"].as_str().unwrap().to_string();
     let jwt = redeem(&app, &url).await.unwrap();
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         REMOVE,
         json!({"i": {"organization": w.org_id, "account": w.member_id}}),
@@ -300,7 +300,9 @@ async fn a_link_dies_when_what_allowed_it_changes() {
     assert_eq!(redeem(&app, &url).await, Err(401));
 
     // Every link above is listed, expired.
-    let d = app.ok(Some(&w.admin), LINKS, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.admin), LINKS, json!({"h": "acme"}))
+        .await;
     let links = &d["organization"]["signInTokens"];
     assert_eq!(links["totalCount"], 4);
     for l in links["nodes"].as_array().unwrap() {
@@ -329,26 +331,28 @@ async fn links_are_listed_expired_by_id_and_audited() {
         .await;
     assert_eq!(r.code(), Some("NOT_FOUND"));
     // Inside it, its acts are audited with the admin behind them.
-    app.ok(
+    app.expect_data(
         Some(&w.site_admin),
         SET_PLAN,
         json!({"i": {"organization": w.org_id, "name": "p", "seatLimit": 5, "startsOn": "2026-01-01"}}),
     )
     .await;
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         ASSIGN_ONE,
         json!({"i": {"organization": w.org_id, "accounts": [w.member_id]}}),
     )
     .await;
-    app.ok(
+    app.expect_data(
         Some(&jwt),
         "mutation($i: IssueAccessTokenInput!) { issueAccessToken(input: $i) { accessToken { id } } }",
         json!({"i": {"organization": w.org_id, "name": "via-link"}}),
     )
     .await;
     // Listed for the organization's admins, with who and when; no secret.
-    let d = app.ok(Some(&w.admin), LINKS, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.admin), LINKS, json!({"h": "acme"}))
+        .await;
     let l = &d["organization"]["signInTokens"]["nodes"][0];
     assert_eq!(l["account"]["id"], w.member_id.as_str());
     assert_eq!(l["createdBy"]["id"], w.admin_id.as_str());
@@ -357,7 +361,7 @@ async fn links_are_listed_expired_by_id_and_audited() {
     assert!(l["lastUsedAt"].is_string(), "redeemed: {l}");
     assert!(!d.to_string().contains(&secret));
     let fields = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ __type(name: \"SignInToken\") { fields { name } } }",
             json!({}),
@@ -378,7 +382,7 @@ async fn links_are_listed_expired_by_id_and_audited() {
         .await;
     assert!(r.data()["organization"].is_null());
     let r = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             "query($i: ID!) { node(id: $i) { id } }",
             json!({"i": l["id"]}),
@@ -416,7 +420,7 @@ async fn links_are_listed_expired_by_id_and_audited() {
         200
     );
     let d = app
-        .ok(Some(&w.admin), EXPIRE, json!({"i": {"id": l["id"]}}))
+        .expect_data(Some(&w.admin), EXPIRE, json!({"i": {"id": l["id"]}}))
         .await;
     assert_eq!(d["expireSignInToken"]["expired"], true);
     assert_eq!(
@@ -428,7 +432,7 @@ async fn links_are_listed_expired_by_id_and_audited() {
     assert_eq!(redeem(&app, &url).await, Err(401));
     // Audited: mint, redeem, expire; the session's token issue names the admin.
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.admin),
             "{ organization(handle: \"acme\") { auditLog(first: 100) { nodes { action actor { id } targetAccount { id } data } } } }",
             json!({}),
@@ -475,16 +479,17 @@ async fn a_link_sessions_subscription_ends_with_its_link() {
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let seat = |acc: &str| json!({"i": {"organization": w.org_id, "accounts": [acc]}});
-    app.ok(Some(&w.admin), ASSIGN_ONE, seat(&w.member_id)).await;
+    app.expect_data(Some(&w.admin), ASSIGN_ONE, seat(&w.member_id))
+        .await;
     let d = ws.next_data(5).await.expect("the first seat change");
     assert_eq!(d["data"]["seatChanges"]["kind"], "ASSIGNED", "{d}");
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         EXPIRE,
         json!({"i": {"id": link["signInToken"]["id"]}}),
     )
     .await;
-    app.ok(Some(&w.admin), ASSIGN_ONE, seat(&w.billing_id))
+    app.expect_data(Some(&w.admin), ASSIGN_ONE, seat(&w.billing_id))
         .await;
     match ws.recv(5).await {
         Got::Msg(m) => assert_eq!(m["type"], "complete", "no event after expiry: {m}"),

@@ -14,7 +14,7 @@ async fn events_flow(legacy: bool) {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     let e = c.next_data(5).await.expect("ASSIGNED event");
     let e = &e["data"]["seatChanges"];
     assert_eq!(e["kind"], "ASSIGNED");
@@ -30,11 +30,11 @@ async fn events_flow(legacy: bool) {
         json!({"i": {"organization": w.org_id, "accounts": [w.member_id]}}),
     )
     .await
-    .ok();
+    .expect_data();
     let e = c.next_data(5).await.expect("REVOKED event");
     assert_eq!(e["data"]["seatChanges"]["kind"], "REVOKED");
     assert_eq!(e["data"]["seatChanges"]["used"], 0);
-    app.ok(
+    app.expect_data(
         Some(&w.billing),
         PURCHASE,
         json!({"i": {"organization": w.org_id, "quantity": 3}}),
@@ -51,7 +51,7 @@ async fn events_flow(legacy: bool) {
         std::slice::from_ref(&w.outsider_id),
     )
     .await
-    .ok();
+    .expect_data();
     assert_eq!(c.next_data(1).await, None);
 }
 
@@ -114,7 +114,7 @@ async fn who_may_subscribe() {
             },
             None => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                app.ok(
+                app.expect_data(
                     Some(&w.admin),
                     PURCHASE,
                     json!({"i": {"organization": w.org_id, "quantity": 1}}),
@@ -147,11 +147,11 @@ async fn ends_when_access_shrinks(demote: bool) {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     assert!(c.next_data(5).await.is_some());
     if demote {
         let role = "mutation($i: UpdateMemberRoleInput!) { updateMemberRole(input: $i) { membership { role } } }";
-        app.ok(
+        app.expect_data(
             Some(&w.admin),
             role,
             json!({"i": {"organization": w.org_id, "account": w.billing_id, "role": "MEMBER"}}),
@@ -160,7 +160,7 @@ async fn ends_when_access_shrinks(demote: bool) {
     } else {
         let rm =
             "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { removedAccountId } }";
-        app.ok(
+        app.expect_data(
             Some(&w.admin),
             rm,
             json!({"i": {"organization": w.org_id, "account": w.billing_id}}),
@@ -173,7 +173,7 @@ async fn ends_when_access_shrinks(demote: bool) {
         json!({"i": {"organization": w.org_id, "accounts": [w.member_id]}}),
     )
     .await
-    .ok();
+    .expect_data();
     match c.recv(5).await {
         Got::Msg(m) => assert_eq!(
             m,
@@ -204,13 +204,13 @@ async fn deleting_the_service_account_ends_its_subscription() {
     let mut c = Client::ready(&app.base, false, &sa).await;
     c.subscribe("s", SUB, json!({"o": w.org_id})).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         "mutation($i: ServiceAccountIdInput!) { deleteServiceAccount(input: $i) { deletedId } }",
         json!({"i": {"id": id}}),
     )
     .await;
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         PURCHASE,
         json!({"i": {"organization": w.org_id, "quantity": 1}}),
@@ -288,7 +288,7 @@ async fn a_full_socket_gets_every_event_on_every_subscription_in_order() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     for i in 0..CHANGES {
         let m = if i % 2 == 0 { ASSIGN } else { REVOKE_SEATS };
-        app.ok(
+        app.expect_data(
             Some(&w.admin),
             m,
             json!({"i": {"organization": w.org_id, "accounts": [w.member_id]}}),

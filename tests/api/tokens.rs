@@ -21,7 +21,7 @@ async fn fixture() -> Fixture {
         &[w.member_id.clone(), w.billing_id.clone()],
     )
     .await
-    .ok();
+    .expect_data();
     let (_, cid, secret) = app
         .service_account(&w.admin, &w.org_id, "package-server")
         .await;
@@ -38,7 +38,7 @@ async fn issue(app: &TestApp, token: &str, org: &str, account: Option<&str>) -> 
     if let Some(a) = account {
         i["account"] = json!(a);
     }
-    let d = app.ok(Some(token), ISSUE, json!({ "i": i })).await;
+    let d = app.expect_data(Some(token), ISSUE, json!({ "i": i })).await;
     let p = &d["issueAccessToken"];
     (
         p["secret"].as_str().unwrap().to_string(),
@@ -71,7 +71,7 @@ async fn issue_introspect_then_revoking_the_seat_makes_it_inactive() {
             json!({"i": {"organization": f.w.org_id, "accounts": [f.w.member_id]}}),
         )
         .await
-        .ok();
+        .expect_data();
     assert_eq!(
         f.app.introspect(&f.cid, &f.secret, &secret).await,
         json!({"active": false})
@@ -95,7 +95,7 @@ async fn removing_the_member_or_revoking_the_token_makes_it_inactive_at_once() {
     let (b, tb) = issue(&f.app, &f.w.billing, &f.w.org_id, None).await;
     let rm = "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { removedAccountId } }";
     f.app
-        .ok(
+        .expect_data(
             Some(&f.w.admin),
             rm,
             json!({"i": {"organization": f.w.org_id, "account": f.w.member_id}}),
@@ -108,7 +108,7 @@ async fn removing_the_member_or_revoking_the_token_makes_it_inactive_at_once() {
     let rv = "mutation($i: RevokeAccessTokenInput!) { revokeAccessToken(input: $i) { accessToken { active revokedAt } } }";
     let d = f
         .app
-        .ok(Some(&f.w.billing), rv, json!({"i": {"id": tb["id"]}}))
+        .expect_data(Some(&f.w.billing), rv, json!({"i": {"id": tb["id"]}}))
         .await;
     assert_eq!(d["revokeAccessToken"]["accessToken"]["active"], false);
     assert_eq!(
@@ -125,7 +125,7 @@ async fn the_plan_end_caps_expiry_and_sync_moves_tokens_to_a_new_end() {
     f.app
         .set_plan(&f.w.site_admin, &f.w.org_id, 5, Some(&end.to_string()))
         .await
-        .ok();
+        .expect_data();
     let (secret, t) = issue(&f.app, &f.w.member, &f.w.org_id, None).await;
     assert_eq!(
         t["expiresAt"].as_str().unwrap()[..19],
@@ -151,7 +151,7 @@ async fn the_plan_end_caps_expiry_and_sync_moves_tokens_to_a_new_end() {
     f.app
         .set_plan(&f.w.site_admin, &f.w.org_id, 5, Some(&new_end.to_string()))
         .await
-        .ok();
+        .expect_data();
     let exp_before = f.app.introspect(&f.cid, &f.secret, &secret).await["exp"]
         .as_i64()
         .unwrap();
@@ -176,7 +176,7 @@ async fn the_plan_end_caps_expiry_and_sync_moves_tokens_to_a_new_end() {
     }
     let d = f
         .app
-        .ok(
+        .expect_data(
             Some(&f.w.admin),
             sync,
             json!({"i": {"organization": f.w.org_id}}),
@@ -431,19 +431,19 @@ async fn token_permissions_and_visibility() {
     // Lists: admins see all, members their own.
     let list = "query { organization(handle: \"acme\") { accessTokens(first: 50) { totalCount nodes { account { id } } } } }";
     issue(app, &w.billing, &w.org_id, None).await;
-    let all = app.ok(Some(&w.admin), list, json!({})).await["organization"]["accessTokens"]
-        ["totalCount"]
+    let all = app.expect_data(Some(&w.admin), list, json!({})).await["organization"]
+        ["accessTokens"]["totalCount"]
         .as_i64()
         .unwrap();
     assert_eq!(all, 4);
-    let own = app.ok(Some(&w.billing), list, json!({})).await;
+    let own = app.expect_data(Some(&w.billing), list, json!({})).await;
     assert_eq!(own["organization"]["accessTokens"]["totalCount"], 1);
     assert_eq!(
         own["organization"]["accessTokens"]["nodes"][0]["account"]["id"],
         w.billing_id.as_str()
     );
     // A member cannot revoke another's token: it is invisible to them.
-    let d = app.ok(Some(&w.admin), "query { organization(handle: \"acme\") { accessTokens(first: 1, account: \"\") { nodes { id } } } }".replace("account: \"\"", &format!("account: \"{}\"", w.member_id)).as_str(), json!({})).await;
+    let d = app.expect_data(Some(&w.admin), "query { organization(handle: \"acme\") { accessTokens(first: 1, account: \"\") { nodes { id } } } }".replace("account: \"\"", &format!("account: \"{}\"", w.member_id)).as_str(), json!({})).await;
     let member_token = d["organization"]["accessTokens"]["nodes"][0]["id"]
         .as_str()
         .unwrap()
@@ -496,11 +496,11 @@ async fn last_used_at_is_written_by_the_flush_for_tokens_and_service_accounts() 
     );
     let used_at = f.app.clock.now();
     f.app.clock.advance(Duration::minutes(1));
-    let before = f.app.ok(Some(&f.w.admin), q, json!({})).await;
+    let before = f.app.expect_data(Some(&f.w.admin), q, json!({})).await;
     assert_eq!(seen(&before), (Value::Null, Value::Null), "not flushed yet");
 
     f.app.state.last_used.flush(&f.app.state).await.unwrap();
-    let after = f.app.ok(Some(&f.w.admin), q, json!({})).await;
+    let after = f.app.expect_data(Some(&f.w.admin), q, json!({})).await;
     let (token, sa) = seen(&after);
     for v in [&token, &sa] {
         let at = chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time"))
@@ -516,7 +516,7 @@ async fn last_used_at_is_written_by_the_flush_for_tokens_and_service_accounts() 
         .await;
     assert_eq!(r.status(), 401);
     f.app.state.last_used.flush(&f.app.state).await.unwrap();
-    let again = f.app.ok(Some(&f.w.admin), q, json!({})).await;
+    let again = f.app.expect_data(Some(&f.w.admin), q, json!({})).await;
     assert_eq!(seen(&again).1, sa, "a wrong secret is not a use");
 }
 
@@ -540,7 +540,7 @@ async fn shortening_the_plan_ends_existing_tokens_at_once() {
     f.app
         .set_plan(&f.w.site_admin, &f.w.org_id, 5, Some(&soon.to_string()))
         .await
-        .ok();
+        .expect_data();
     let soon_ts = soon.and_hms_opt(23, 59, 59).unwrap().and_utc().timestamp();
     for t in [&a, &b] {
         let i = f.app.introspect(&f.cid, &f.secret, t).await;
@@ -550,7 +550,7 @@ async fn shortening_the_plan_ends_existing_tokens_at_once() {
     let q = "query($h: String!) { organization(handle: $h) { accessTokens { nodes { expiresAt active } } } }";
     let d = f
         .app
-        .ok(Some(&f.w.admin), q, json!({"h": f.w.handle}))
+        .expect_data(Some(&f.w.admin), q, json!({"h": f.w.handle}))
         .await;
     for n in d["organization"]["accessTokens"]["nodes"]
         .as_array()
@@ -568,7 +568,7 @@ async fn shortening_the_plan_ends_existing_tokens_at_once() {
     f.app
         .set_plan(&f.w.site_admin, &f.w.org_id, 5, Some(&past.to_string()))
         .await
-        .ok();
+        .expect_data();
     for t in [&a, &b] {
         assert_eq!(
             f.app.introspect(&f.cid, &f.secret, t).await,
@@ -577,7 +577,7 @@ async fn shortening_the_plan_ends_existing_tokens_at_once() {
     }
     let d = f
         .app
-        .ok(Some(&f.w.admin), q, json!({"h": f.w.handle}))
+        .expect_data(Some(&f.w.admin), q, json!({"h": f.w.handle}))
         .await;
     for n in d["organization"]["accessTokens"]["nodes"]
         .as_array()
@@ -590,7 +590,7 @@ async fn shortening_the_plan_ends_existing_tokens_at_once() {
     f.app
         .set_plan(&f.w.site_admin, &f.w.org_id, 5, None)
         .await
-        .ok();
+        .expect_data();
     assert_eq!(
         f.app.introspect(&f.cid, &f.secret, &a).await,
         json!({"active": false})
@@ -598,7 +598,7 @@ async fn shortening_the_plan_ends_existing_tokens_at_once() {
     // The audit event of the shortening says how many tokens it ended.
     let audit = f
         .app
-        .ok(
+        .expect_data(
             Some(&f.w.admin),
             "query($h: String!) { organization(handle: $h) { auditLog(first: 50) { nodes { action data } } } }",
             json!({"h": f.w.handle}),

@@ -50,7 +50,7 @@ fn pairs(p: &[(&str, f64)]) -> Vec<(String, f64)> {
 async fn usage(app: &TestApp, token: &str, vars: Value) -> Value {
     let mut v = vars;
     v["h"] = json!("acme");
-    app.ok(Some(token), USAGE, v).await
+    app.expect_data(Some(token), USAGE, v).await
 }
 
 /// A long JWT lifetime, so tokens outlive the days the clock jumps.
@@ -61,7 +61,8 @@ async fn spawn_long_tokens() -> TestApp {
 /// SA GraphQL requests in the organization's name (each counts one API request).
 async fn sa_requests(app: &TestApp, sa: &str, n: usize) {
     for _ in 0..n {
-        app.ok(Some(sa), ORG_ID, json!({"h": "acme"})).await;
+        app.expect_data(Some(sa), ORG_ID, json!({"h": "acme"}))
+            .await;
     }
 }
 
@@ -74,17 +75,17 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
     let sa = app.sa_token(&cid, &secret).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     let issue = |exp: Option<String>| {
         let mut i = json!({"organization": w.org_id, "account": w.member_id});
         if let Some(e) = exp {
             i["expiresAt"] = json!(e);
         }
-        app.ok(Some(&w.admin), ISSUE, json!({ "i": i }))
+        app.expect_data(Some(&w.admin), ISSUE, json!({ "i": i }))
     };
     issue(None).await;
     let revoked = issue(None).await["issueAccessToken"]["accessToken"]["id"].clone();
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         "mutation($i: RevokeAccessTokenInput!) { revokeAccessToken(input: $i) { accessToken { active } } }",
         json!({"i": {"id": revoked}}),
@@ -124,13 +125,15 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
     let expect = json!({"members": 3, "admins": 1, "billingManagers": 1, "seatsUsed": 1,
         "seatLimit": 5, "pendingInvitations": 2, "serviceAccounts": 1, "activeAccessTokens": 2});
     for token in [&w.site_admin, &w.admin, &w.billing, &sa] {
-        let d = app.ok(Some(token), RESOURCES, json!({"h": "acme"})).await;
+        let d = app
+            .expect_data(Some(token), RESOURCES, json!({"h": "acme"}))
+            .await;
         assert_eq!(d["organization"]["resourceUsage"], expect);
     }
     // An hour on: the short token and the 30-minute invitation have expired.
     app.clock.advance(Duration::minutes(61));
     let d = app
-        .ok(Some(&w.admin), RESOURCES, json!({"h": "acme"}))
+        .expect_data(Some(&w.admin), RESOURCES, json!({"h": "acme"}))
         .await;
     assert_eq!(d["organization"]["resourceUsage"]["activeAccessTokens"], 1);
     assert_eq!(d["organization"]["resourceUsage"]["pendingInvitations"], 1);
@@ -140,17 +143,18 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
         .await;
     assert_eq!(r.code(), Some("FORBIDDEN"));
     let d = app
-        .ok(Some(&w.outsider), RESOURCES, json!({"h": "acme"}))
+        .expect_data(Some(&w.outsider), RESOURCES, json!({"h": "acme"}))
         .await;
     assert!(d["organization"].is_null());
 
     // Statements: the same query without resourceUsage is the baseline.
     orgraph::usage::flush(&app.state).await.unwrap();
     let base = app.sql_count().await;
-    app.ok(Some(&w.admin), ORG_ID, json!({"h": "acme"})).await;
+    app.expect_data(Some(&w.admin), ORG_ID, json!({"h": "acme"}))
+        .await;
     let without = app.sql_count().await - base;
     let base = app.sql_count().await;
-    app.ok(Some(&w.admin), RESOURCES, json!({"h": "acme"}))
+    app.expect_data(Some(&w.admin), RESOURCES, json!({"h": "acme"}))
         .await;
     let with = app.sql_count().await - base;
     assert!(
@@ -165,7 +169,7 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
     // `available` together.
     let base = app.sql_count().await;
     let d = app
-        .ok(Some(&w.admin), ORG_OVERVIEW, json!({"h": "acme"}))
+        .expect_data(Some(&w.admin), ORG_OVERVIEW, json!({"h": "acme"}))
         .await;
     let overview = app.sql_count().await - base;
     assert_eq!(
@@ -205,7 +209,7 @@ async fn day_and_month_buckets_across_a_month_boundary_and_a_leap_day() {
         &[w.member_id.clone(), w.billing_id.clone()],
     )
     .await
-    .ok();
+    .expect_data();
     sa_requests(&app, &sa, 1).await;
     orgraph::usage::flush(&app.state).await.unwrap();
 
@@ -213,7 +217,7 @@ async fn day_and_month_buckets_across_a_month_boundary_and_a_leap_day() {
     app.managed_members(&w.admin, &w.org_id, 3).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.admin_id))
         .await
-        .ok();
+        .expect_data();
     sa_requests(&app, &sa, 2).await;
 
     app.clock.advance(Duration::days(1)); // 03-01
@@ -284,7 +288,7 @@ async fn start_and_end_default_to_the_current_plan_period() {
     app.clock.set(at("2028-03-20T08:00:00Z"));
     let w = app.world().await;
     // Periods of a plan starting on the 31st: Jan 31, Feb 29 (clamped), Mar 31.
-    app.ok(
+    app.expect_data(
         Some(&w.site_admin),
         SET_PLAN,
         json!({"i": {"organization": w.org_id, "name": "team", "seatLimit": 5, "startsOn": "2028-01-31"}}),
@@ -319,7 +323,7 @@ async fn start_and_end_default_to_the_current_plan_period() {
     assert_eq!(days[20], ("2028-03-20".to_string(), 3.));
     // A plan that started today (the default for a new organization).
     let d = app
-        .ok(
+        .expect_data(
             Some(&w.outsider),
             USAGE,
             json!({"h": "other", "m": ["MEMBERS_JOINED"]}),
@@ -369,7 +373,7 @@ async fn bad_ranges_are_bad_user_input_and_members_may_not_read_usage() {
             )
             .await;
         if ok {
-            r.ok();
+            r.expect_data();
         } else {
             assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{interval} {s} {e}");
             assert_eq!(r.body["errors"][0]["extensions"]["field"], json!(["end"]));
@@ -383,6 +387,8 @@ async fn bad_ranges_are_bad_user_input_and_members_may_not_read_usage() {
     }
     let r = app.gql(Some(&w.member), USAGE, json!({"h": "acme"})).await;
     assert_eq!(r.code(), Some("FORBIDDEN"));
-    let d = app.ok(Some(&w.outsider), USAGE, json!({"h": "acme"})).await;
+    let d = app
+        .expect_data(Some(&w.outsider), USAGE, json!({"h": "acme"}))
+        .await;
     assert!(d["organization"].is_null());
 }

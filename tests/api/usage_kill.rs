@@ -58,7 +58,7 @@ async fn serve(dir: &std::path::Path, db_url: &str) -> Server {
 }
 
 async fn gql(base: &str, token: &str, q: &str, v: Value) -> Value {
-    crate::helpers::process::gql_ok(&reqwest::Client::new(), base, token, q, v).await
+    crate::helpers::process::expect_data(&reqwest::Client::new(), base, token, q, v).await
 }
 
 async fn token(base: &str, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> String {
@@ -211,8 +211,8 @@ async fn a_failed_flush_keeps_its_counts_for_the_next_one() {
             .map(|b| b["value"].as_f64().unwrap())
             .sum()
     };
-    assert_eq!(sum(app.ok(Some(&root), q, json!({})).await), 4.0);
+    assert_eq!(sum(app.expect_data(Some(&root), q, json!({})).await), 4.0);
     assert_eq!(orgraph::usage::flush(&app.state).await.unwrap(), 1);
     assert_eq!(orgraph::usage::flush(&app.state).await.unwrap(), 0);
-    assert_eq!(sum(app.ok(Some(&root), q, json!({})).await), 4.0);
+    assert_eq!(sum(app.expect_data(Some(&root), q, json!({})).await), 4.0);
 }

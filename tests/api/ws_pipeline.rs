@@ -47,7 +47,7 @@ async fn code_of(c: &mut Client, id: &str, query: &str, vars: Value) -> Option<S
 }
 
 /// The data of an operation that must succeed (and then complete).
-async fn data_of(c: &mut Client, id: &str, query: &str, vars: Value) -> Value {
+async fn expect_data_of(c: &mut Client, id: &str, query: &str, vars: Value) -> Value {
     match op(c, id, query, vars).await {
         Got::Msg(m) if m["type"] == "next" || m["type"] == "data" => {
             assert!(m["payload"].get("errors").is_none(), "{id}: {m}");
@@ -67,10 +67,10 @@ async fn a_deleted_service_accounts_socket_is_closed_before_it_creates_an_admin(
     let sa = app.sa_token(&cid, &secret).await;
     let mut c = Client::ready(&app.base, false, &sa).await;
     assert_eq!(
-        data_of(&mut c, "q", "{ __typename }", json!({})).await["__typename"],
+        expect_data_of(&mut c, "q", "{ __typename }", json!({})).await["__typename"],
         "Query"
     );
-    app.ok(Some(&w.admin), DELETE_SA, json!({"i": {"id": sa_id}}))
+    app.expect_data(Some(&w.admin), DELETE_SA, json!({"i": {"id": sa_id}}))
         .await;
     let create = json!({"i": {"organization": w.org_id, "email": "mallory@example.com", "password": PASSWORD, "role": "ADMIN"}});
     assert_eq!(
@@ -78,7 +78,7 @@ async fn a_deleted_service_accounts_socket_is_closed_before_it_creates_an_admin(
         Got::Closed(4403)
     );
     // Nothing was created: the address is still free.
-    app.ok(Some(&w.admin), CREATE_USER, create).await;
+    app.expect_data(Some(&w.admin), CREATE_USER, create).await;
 }
 
 #[tokio::test]
@@ -88,7 +88,8 @@ async fn an_expired_jwt_closes_the_socket_on_its_next_operation() {
     for legacy in [false, true] {
         let mut c = Client::ready(&app.base, legacy, &root).await;
         assert!(
-            data_of(&mut c, "q", "{ viewer { id } }", json!({})).await["viewer"]["id"].is_string()
+            expect_data_of(&mut c, "q", "{ viewer { id } }", json!({})).await["viewer"]["id"]
+                .is_string()
         );
         // Past the TTL (and any leeway), no sleeping.
         app.clock.advance(Duration::seconds(600));
@@ -110,7 +111,7 @@ async fn an_expired_jwt_closes_the_socket_on_its_next_operation() {
     // The organizations were not created.
     let fresh = app.sign_in("root@example.com", PASSWORD).await;
     let d = app
-        .ok(
+        .expect_data(
             Some(&fresh),
             "{ a: organization(handle: \"latefalse\") { id } b: organization(handle: \"latetrue\") { id } }",
             json!({}),
@@ -128,7 +129,7 @@ async fn a_removed_site_admin_flag_counts_on_the_open_socket() {
     app.create_org(&root, "acme").await;
     let mut c = Client::ready(&app.base, false, &root).await;
     assert_eq!(
-        data_of(&mut c, "q1", ALL_ORGS, json!({})).await["organizations"]["totalCount"],
+        expect_data_of(&mut c, "q1", ALL_ORGS, json!({})).await["organizations"]["totalCount"],
         1
     );
     // Setup only: the flag is turned off in the database (no API does it).
@@ -155,25 +156,25 @@ async fn an_admin_removed_from_the_organization_no_longer_reads_its_audit_events
     let app = TestApp::spawn().await;
     let w = app.world().await;
     // A second admin, so the first may be removed.
-    app.ok(
+    app.expect_data(
         Some(&w.admin),
         ROLE,
         json!({"i": {"organization": w.org_id, "account": w.member_id, "role": "ADMIN"}}),
     )
     .await;
-    let d = app.ok(Some(&w.admin), AUDIT_IDS, json!({})).await;
+    let d = app.expect_data(Some(&w.admin), AUDIT_IDS, json!({})).await;
     let event = d["organization"]["auditLog"]["nodes"][0].clone();
     assert!(event["action"].is_string(), "{d}");
     let mut c = Client::ready(&app.base, false, &w.admin).await;
-    let d = data_of(&mut c, "q1", NODE, json!({"id": event["id"]})).await;
+    let d = expect_data_of(&mut c, "q1", NODE, json!({"id": event["id"]})).await;
     assert_eq!(d["node"]["action"], event["action"], "{d}");
-    app.ok(
+    app.expect_data(
         Some(&w.member),
         REMOVE,
         json!({"i": {"organization": w.org_id, "account": w.admin_id}}),
     )
     .await;
-    let d = data_of(&mut c, "q2", NODE, json!({"id": event["id"]})).await;
+    let d = expect_data_of(&mut c, "q2", NODE, json!({"id": event["id"]})).await;
     assert_eq!(d["node"], Value::Null);
 }
 
@@ -217,11 +218,12 @@ async fn a_socket_shares_its_principals_rate_limit_with_http() {
     let app = TestApp::spawn_with(|c| c.rate_limit_graphql = 5).await;
     let (root, _) = app.site_admin("root@example.com").await;
     for _ in 0..3 {
-        app.ok(Some(&root), "{ viewer { id } }", json!({})).await;
+        app.expect_data(Some(&root), "{ viewer { id } }", json!({}))
+            .await;
     }
     let mut c = Client::ready(&app.base, false, &root).await;
     for i in 0..2 {
-        data_of(&mut c, &format!("ok{i}"), "{ viewer { id } }", json!({})).await;
+        expect_data_of(&mut c, &format!("ok{i}"), "{ viewer { id } }", json!({})).await;
     }
     assert_eq!(
         code_of(&mut c, "limited", "{ viewer { id } }", json!({}))
@@ -265,7 +267,7 @@ async fn nul_characters_are_bad_user_input_over_the_socket() {
         Some("BAD_USER_INPUT")
     );
     // The socket is still usable.
-    data_of(&mut c, "after", "{ viewer { id } }", json!({})).await;
+    expect_data_of(&mut c, "after", "{ viewer { id } }", json!({})).await;
 }
 
 const USAGE: &str = "query($h: String!, $m: [UsageMetric!], $i: UsageInterval, $s: DateTime, $e: DateTime) {
@@ -275,7 +277,7 @@ const USAGE: &str = "query($h: String!, $m: [UsageMetric!], $i: UsageInterval, $
 async fn api_requests(app: &TestApp, admin: &str) -> f64 {
     let now = app.clock.now();
     let d = app
-        .ok(
+        .expect_data(
             Some(admin),
             USAGE,
             json!({"h": "acme", "m": ["API_REQUESTS"], "i": "DAY",
@@ -299,7 +301,7 @@ async fn a_service_accounts_socket_operations_count_as_api_requests() {
     let before = api_requests(&app, &w.admin).await;
     let mut c = Client::ready(&app.base, false, &sa).await;
     for i in 0..3 {
-        data_of(&mut c, &format!("q{i}"), "{ __typename }", json!({})).await;
+        expect_data_of(&mut c, &format!("q{i}"), "{ __typename }", json!({})).await;
     }
     assert_eq!(api_requests(&app, &w.admin).await - before, 3.0);
     // A subscription counts once, when it starts (in its own task: wait for it).
@@ -317,7 +319,7 @@ async fn a_service_accounts_socket_operations_count_as_api_requests() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     assert!(c.next_data(5).await.is_some());
     assert_eq!(api_requests(&app, &w.admin).await - before, 4.0);
 }
@@ -366,10 +368,10 @@ async fn subscriptions_still_deliver_after_the_per_operation_checks() {
     c.subscribe("s", SUB, json!({"o": w.org_id})).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     // A query on the same socket while the subscription runs.
-    data_of(&mut c, "q", "{ viewer { id } }", json!({})).await;
+    expect_data_of(&mut c, "q", "{ viewer { id } }", json!({})).await;
     app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
         .await
-        .ok();
+        .expect_data();
     let e = c.next_data(5).await.expect("an event");
     assert_eq!(e["data"]["seatChanges"]["kind"], "ASSIGNED");
 }
@@ -416,5 +418,5 @@ async fn a_socket_operation_is_cancelled_at_the_request_timeout() {
         assert_eq!(g.await.unwrap().unwrap(), 400);
     }
     // The cancelled mutation left nothing behind.
-    app.ok(Some(&w.admin), CREATE_USER, create).await;
+    app.expect_data(Some(&w.admin), CREATE_USER, create).await;
 }

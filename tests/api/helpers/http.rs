@@ -18,7 +18,9 @@ impl Resp {
     pub fn code(&self) -> Option<&str> {
         self.body["errors"][0]["extensions"]["code"].as_str()
     }
-    pub fn ok(&self) -> &Value {
+    /// The data of an answer that must have no errors; panics (showing the
+    /// body) otherwise.
+    pub fn expect_data(&self) -> &Value {
         assert!(
             self.body.get("errors").is_none() || self.body["errors"].is_null(),
             "unexpected errors: {}",
@@ -43,10 +45,11 @@ impl TestApp {
         Resp { status, body }
     }
 
-    /// Run a mutation/query and return its data, panicking on errors.
-    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+    /// Run a mutation/query that must succeed and return its data,
+    /// panicking on errors.
+    pub async fn expect_data(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let r = self.gql(token, query, variables).await;
-        r.ok().clone()
+        r.expect_data().clone()
     }
 
     pub async fn token_request(&self, form: &[(&str, &str)]) -> reqwest::Response {

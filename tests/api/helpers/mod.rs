@@ -2,6 +2,14 @@
 //! used from the old `tests/common` root is re-exported here, so
 //! `use crate::helpers::*;` brings TestApp, Resp, World, the personas'
 //! password and the shared GraphQL documents.
+//!
+//! Names say which helpers assert: `expect_*` (`Resp::expect_data`,
+//! `TestApp::expect_data`, `process::expect_data`) return what an answer
+//! must hold and panic with the body otherwise, while `gql`, `code`, `data`,
+//! `token_request` and the other `*_response`/`*_grant` helpers return the
+//! answer as it came for the test to judge. Set-up helpers that make
+//! something (`world`, `create_org`, `user`, `sign_in`, `service_account`,
+//! `sa_token`, `Client::ready`) panic when it cannot be made, as set-up.
 
 pub mod app;
 pub mod db;

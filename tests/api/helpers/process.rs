@@ -100,7 +100,7 @@ pub async fn password_token(
 }
 
 /// A GraphQL request to a server at `base` that must succeed; its data.
-pub async fn gql_ok(
+pub async fn expect_data(
     http: &reqwest::Client,
     base: &str,
     token: &str,

@@ -47,7 +47,7 @@ impl TestApp {
 
     pub async fn create_org(&self, token: &str, handle: &str) -> String {
         let d = self
-            .ok(
+            .expect_data(
                 Some(token),
                 CREATE_ORG,
                 json!({ "i": { "handle": handle, "name": format!("Org {handle}") } }),
@@ -68,7 +68,7 @@ impl TestApp {
         role: &str,
     ) -> (String, String) {
         let d = self
-            .ok(
+            .expect_data(
                 Some(admin_token),
                 CREATE_USER,
                 json!({ "i": { "organization": org_id, "email": email, "password": PASSWORD, "role": role } }),
@@ -132,7 +132,7 @@ impl TestApp {
         let mut ids = Vec::with_capacity(n);
         for i in 0..n {
             let d = self
-                .ok(
+                .expect_data(
                     Some(token),
                     CREATE_USER,
                     json!({"i": {"organization": org_id, "firstName": format!("m{i}")}}),
@@ -180,7 +180,7 @@ impl TestApp {
         name: &str,
     ) -> (String, String, String) {
         let d = self
-            .ok(
+            .expect_data(
                 Some(admin),
                 CREATE_SA,
                 json!({"i": {"organization": org_id, "name": name}}),

@@ -13,14 +13,6 @@ fn orgraph() -> Command {
     Command::new(env!("CARGO_BIN_EXE_orgraph"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,7 +45,7 @@ async fn create_admin_serve_sign_in_and_stop_on_sigterm_with_no_secret_in_the_lo
     );
     let mut log = String::from_utf8_lossy(&out.stderr).to_string();
 
-    let port = free_port();
+    let port = crate::helpers::process::free_port();
     let log_path = dir.path().join("serve.log");
     let mut c = orgraph();
     env(&mut c);

@@ -227,7 +227,8 @@ async fn postgres_going_away_fails_fast_and_service_resumes_without_a_restart() 
         eprintln!("PostgreSQL only: SQLite is embedded and cannot go away");
         return;
     }
-    let mut proxy = Proxy::start(0).await;
+    // A port it can have back after the cut: see process::free_port.
+    let mut proxy = Proxy::start(process::free_port()).await;
     let port = proxy.port;
     let app = TestApp::spawn_with(|c| {
         let url = c.database_url.clone().unwrap();

@@ -35,11 +35,7 @@ fn orgraph(dir: &std::path::Path, db_url: &str) -> Command {
 }
 
 async fn serve(dir: &std::path::Path, db_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::process::free_port();
     let child = orgraph(dir, db_url)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .spawn()

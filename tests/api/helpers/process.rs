@@ -3,12 +3,41 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A loopback port for a server the test binds later or binds again: a
+/// child `orgraph serve`, a restarted one, the SMTP sink and the PostgreSQL
+/// proxy that come back after an outage.
+///
+/// All the tests share one process, so between a port's release and its
+/// next bind another test may be handed it: the OS gives every `bind` to
+/// port 0 (each TestApp) and every outgoing connection a port from
+/// `ip_local_port_range`. So these ports come from below that range, where
+/// the OS hands out none, each one once per process (from a pid-derived
+/// start, so two test processes rarely meet), checked free when handed out.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    static RANGE: OnceLock<(u32, u32)> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let &(low, span) = RANGE.get_or_init(|| {
+        let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+            .unwrap_or(32768);
+        let low = 10_000;
+        assert!(
+            ephemeral_low >= low + 1000,
+            "ip_local_port_range starts at {ephemeral_low}: no room below it for test ports"
+        );
+        NEXT.store(std::process::id().wrapping_mul(7919), Ordering::Relaxed);
+        (low, ephemeral_low - low)
+    });
+    for _ in 0..span {
+        let port = (low + NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {low}..{}", low + span);
 }
 
 /// `orgraph <args>` with a data dir and database.

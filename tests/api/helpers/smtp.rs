@@ -111,7 +111,10 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        // A port `restart` can have back: see process::free_port.
+        let listener = TcpListener::bind(("127.0.0.1", super::process::free_port()))
+            .await
+            .expect("bind sink");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
             mails: Mutex::new(Vec::new()),

@@ -7,6 +7,7 @@ pub mod authz;
 pub mod invitation_accept;
 pub mod invitations;
 pub mod invite_csv;
+pub mod loaders;
 pub mod members;
 pub mod messages;
 pub mod onboarding;
@@ -22,7 +23,7 @@ use async_graphql::Enum;
 
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::graphql::loaders::Loaders;
+use loaders::Loaders;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -90,7 +91,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn new(state: AppState, principal: Principal) -> Self {
-        let loaders = Loaders::new(&state);
+        let loaders = Loaders::new(state.db.conn.clone());
         Caller {
             state,
             principal,

@@ -4,7 +4,6 @@ pub mod account;
 pub mod audit;
 pub mod ids;
 pub mod invitation;
-pub mod loaders;
 pub mod member;
 pub mod member_mutations;
 pub mod message;

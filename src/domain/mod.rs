@@ -12,6 +12,8 @@ pub mod members;
 pub mod messages;
 pub mod onboarding;
 pub mod organizations;
+pub mod page;
+pub mod read;
 pub mod seats;
 pub mod service_accounts;
 pub mod signin;

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod invitation;
 pub mod member;
 pub mod member_mutations;
+pub mod members_page;
 pub mod message;
 pub mod onboarding;
 pub mod org_mutations;

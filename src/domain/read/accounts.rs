@@ -3,7 +3,6 @@
 //! organization it belongs to.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -81,13 +80,7 @@ pub async fn can_see(c: &Caller, account_id: Uuid) -> AppResult<bool> {
             }
             let shared = shared
                 .filter(
-                    membership::Column::OrganizationId.in_subquery(
-                        Query::select()
-                            .column(membership::Column::OrganizationId)
-                            .from(membership::Entity)
-                            .and_where(membership::Column::AccountId.eq(*me))
-                            .to_owned(),
-                    ),
+                    membership::Column::OrganizationId.in_subquery(super::organizations_of(*me)),
                 )
                 .one(&c.state.db.conn)
                 .await?;

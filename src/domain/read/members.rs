@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -117,13 +116,8 @@ pub async fn of_account(
         Principal::Person { account_id, .. } if *account_id == account => {}
         Principal::Person { account_id, .. } => {
             sel = sel.filter(
-                membership::Column::OrganizationId.in_subquery(
-                    Query::select()
-                        .column(membership::Column::OrganizationId)
-                        .from(membership::Entity)
-                        .and_where(membership::Column::AccountId.eq(*account_id))
-                        .to_owned(),
-                ),
+                membership::Column::OrganizationId
+                    .in_subquery(super::organizations_of(*account_id)),
             );
         }
         Principal::Service {

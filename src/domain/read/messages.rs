@@ -1,7 +1,7 @@
 //! Messages are read only by their recipients: for anyone else an inbox
 //! is empty and a message is not there.
 
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -9,6 +9,17 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::Caller;
 use crate::entity::{message, message_recipient};
 use crate::error::AppResult;
+
+/// `message_id IN (SELECT message_id FROM message_recipients WHERE account_id = account)`.
+fn received_by(account: Uuid) -> SimpleExpr {
+    message::Column::Id.in_subquery(
+        Query::select()
+            .column(message_recipient::Column::MessageId)
+            .from(message_recipient::Entity)
+            .and_where(message_recipient::Column::AccountId.eq(account))
+            .to_owned(),
+    )
+}
 
 /// `node(id:)`, for its recipients only.
 pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<message::Model>> {
@@ -19,18 +30,7 @@ pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<message::Model>> {
     if let Some(s) = c.principal.scope() {
         sel = sel.filter(message::Column::OrganizationId.eq(s.organization_id));
     }
-    Ok(sel
-        .filter(
-            message::Column::Id.in_subquery(
-                Query::select()
-                    .column(message_recipient::Column::MessageId)
-                    .from(message_recipient::Entity)
-                    .and_where(message_recipient::Column::AccountId.eq(me))
-                    .to_owned(),
-            ),
-        )
-        .one(&c.state.db.conn)
-        .await?)
+    Ok(sel.filter(received_by(me)).one(&c.state.db.conn).await?)
 }
 
 /// `Account.messages`, newest first; empty unless the caller is that account.
@@ -41,15 +41,7 @@ pub async fn inbox(
 ) -> AppResult<Page<message::Model>> {
     let req = req.clone().newest_first();
     let owner = c.principal.account_id() == Some(account);
-    let mut sel = message::Entity::find().filter(
-        message::Column::Id.in_subquery(
-            Query::select()
-                .column(message_recipient::Column::MessageId)
-                .from(message_recipient::Entity)
-                .and_where(message_recipient::Column::AccountId.eq(account))
-                .to_owned(),
-        ),
-    );
+    let mut sel = message::Entity::find().filter(received_by(account));
     if !owner {
         sel = sel.filter(message::Column::Id.is_null());
     }

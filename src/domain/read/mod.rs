@@ -21,3 +21,19 @@ pub mod service_accounts;
 pub mod signin;
 pub mod subscriptions;
 pub mod tokens;
+
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::ColumnTrait;
+use uuid::Uuid;
+
+use crate::entity::membership;
+
+/// `SELECT organization_id FROM memberships WHERE account_id = account`:
+/// the organizations an account belongs to, for `IN (…)` filters.
+fn organizations_of(account: Uuid) -> SelectStatement {
+    Query::select()
+        .column(membership::Column::OrganizationId)
+        .from(membership::Entity)
+        .and_where(membership::Column::AccountId.eq(account))
+        .to_owned()
+}

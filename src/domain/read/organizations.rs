@@ -92,13 +92,7 @@ pub async fn list(
             }
             if !all {
                 sel = sel.filter(
-                    organization::Column::Id.in_subquery(
-                        Query::select()
-                            .column(membership::Column::OrganizationId)
-                            .from(membership::Entity)
-                            .and_where(membership::Column::AccountId.eq(*account_id))
-                            .to_owned(),
-                    ),
+                    organization::Column::Id.in_subquery(super::organizations_of(*account_id)),
                 );
             }
         }

@@ -10,10 +10,13 @@ pub mod invitation_accept;
 pub mod invitations;
 pub mod invite_csv;
 pub mod last_used;
+pub mod loaders;
 pub mod members;
 pub mod messages;
 pub mod onboarding;
 pub mod organizations;
+pub mod page;
+pub mod read;
 pub mod seats;
 pub mod service_accounts;
 pub mod services;
@@ -25,7 +28,7 @@ pub mod validate;
 use async_graphql::Enum;
 
 use crate::auth::Principal;
-use crate::graphql::loaders::Loaders;
+use loaders::Loaders;
 pub use services::Services;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -96,7 +99,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn new(services: Services, principal: Principal) -> Self {
-        let loaders = Loaders::new(&services.db.conn);
+        let loaders = Loaders::new(services.db.conn.clone());
         Caller {
             state: services,
             principal,

@@ -16,12 +16,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::authn::link_holds;
-use super::authz::{standing, standing_in};
+use super::authz::standing_in;
 use super::{audit, Caller, Role};
 use crate::auth::jwt::Impersonation;
 use crate::auth::{tokens, Principal};
@@ -350,25 +350,4 @@ pub async fn redeem(services: &Services, token: &str) -> AppResult<Option<(Uuid,
             link_id: link.id,
         },
     )))
-}
-
-/// `Organization.signInTokens`: its admins (and site admins) only.
-pub async fn list(c: &Caller, org_id: Uuid) -> AppResult<Select<sign_in_token::Entity>> {
-    let st = standing(c, org_id).await?;
-    st.require(st.person_admin())?;
-    Ok(sign_in_token::Entity::find().filter(sign_in_token::Column::OrganizationId.eq(org_id)))
-}
-
-/// One link, for whoever may list its organization's links.
-pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<sign_in_token::Model>> {
-    let Some(l) = sign_in_token::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(org) = l.organization_id else {
-        return Ok(None);
-    };
-    Ok(standing(c, org).await?.person_admin().then_some(l))
 }

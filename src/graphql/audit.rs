@@ -1,131 +1,73 @@
-//! The audit log: `Organization.auditLog` and the `AuditEvent` node.
-//! Readable by SA, A and S (rules.md); B and M are FORBIDDEN.
-
-use std::collections::HashMap;
+//! The audit log: `Organization.auditLog` and the `AuditEvent` node (the
+//! reads and who may make them: domain/read/audit.rs).
 
 use async_graphql::{Context, Object, Result, ID};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::Account;
 use super::ids;
-use super::pagination::{Page, PageArgs, TotalCount};
+use super::pagination::{PageArgs, PageQuery};
 use super::service_account::ServiceAccount;
 use crate::connection;
-use crate::domain::authz::{standing, Standing};
+use crate::domain::read::audit::{self, ActorFilter, AuditRow};
 use crate::domain::Caller;
-use crate::entity::{audit_event, service_account};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Clone)]
-pub struct AuditEvent {
-    pub model: audit_event::Model,
-    /// The acting service account when the caller may see it (person
-    /// admins), loaded with the page.
-    pub service_account: Option<service_account::Model>,
-}
+pub struct AuditEvent(pub AuditRow);
 
 connection!(AuditEventConnection, AuditEventEdge, AuditEvent);
 
-/// Accounts named by an event: email shown when the account is the caller,
-/// a member of the event's organization, or the caller is a site admin.
-async fn account_of(c: &Caller, org: Option<Uuid>, id: Option<Uuid>) -> Result<Option<Account>> {
-    let Some(id) = id else { return Ok(None) };
-    let Some(model) = c.loaders.account(id).await? else {
-        return Ok(None);
-    };
-    let email_visible = c.principal.is_site_admin()
-        || c.principal.account_id() == Some(id)
-        || match org {
-            Some(org) => c.loaders.membership(org, id).await?.is_some(),
-            None => false,
-        };
-    Ok(Some(Account {
-        model: model.into(),
-        email_visible,
-    }))
+impl AuditEvent {
+    async fn account(&self, ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<Account>> {
+        let c = ctx.data::<Caller>()?;
+        Ok(audit::account(c, &self.0, id).await?.map(Into::into))
+    }
 }
 
 #[Object]
 impl AuditEvent {
     pub async fn id(&self) -> ID {
-        ids::encode("AuditEvent", self.model.id)
+        ids::encode("AuditEvent", self.0.event.id)
     }
     /// Dotted verb, e.g. seat.assign, member.role_update, token.revoke.
     async fn action(&self) -> &str {
-        &self.model.action
+        &self.0.event.action
     }
     /// The account that acted; null when a service account acted.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let c = ctx.data::<Caller>()?;
-        account_of(c, self.model.organization_id, self.model.actor_account_id).await
+        self.account(ctx, self.0.event.actor_account_id).await
     }
     /// The acting service account; null for people, for a deleted one, and
     /// for callers who may not see service accounts (service accounts).
     async fn actor_service_account(&self) -> Option<ServiceAccount> {
-        self.service_account.clone().map(ServiceAccount)
+        self.0.service_account.clone().map(ServiceAccount)
     }
     async fn target_account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let c = ctx.data::<Caller>()?;
-        account_of(c, self.model.organization_id, self.model.target_account_id).await
+        self.account(ctx, self.0.event.target_account_id).await
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
-        self.model.occurred_at
+        self.0.event.occurred_at
     }
     /// What changed: before/after for role, limit and settings changes. Never a secret.
     async fn data(&self) -> serde_json::Value {
         let mut data =
-            serde_json::from_str(&self.model.data).unwrap_or_else(|_| serde_json::json!({}));
+            serde_json::from_str(&self.0.event.data).unwrap_or_else(|_| serde_json::json!({}));
         show_references(&mut data);
         data
     }
 }
 
-/// The acting service accounts of a page, in one statement, for callers
-/// who may see service accounts.
-async fn with_service_accounts(
-    c: &Caller,
-    st: Standing,
-    rows: Vec<audit_event::Model>,
-) -> AppResult<Vec<AuditEvent>> {
-    let wanted: Vec<Uuid> = rows
-        .iter()
-        .filter_map(|r| r.actor_service_account_id)
-        .collect();
-    let mut found: HashMap<Uuid, service_account::Model> = HashMap::new();
-    if st.person_admin() && !wanted.is_empty() {
-        for sa in service_account::Entity::find()
-            .filter(service_account::Column::Id.is_in(wanted))
-            .all(&c.state.db.conn)
-            .await?
-        {
-            found.insert(sa.id, sa);
-        }
+/// The actor filter as the caller gave it (a malformed ID is the domain's
+/// BAD_USER_INPUT, after its checks).
+fn actor_filter(actor: &ID) -> ActorFilter {
+    match ids::parse(actor.as_str()) {
+        Some(("Account", id)) => ActorFilter::Account(id),
+        Some(("ServiceAccount", id)) => ActorFilter::ServiceAccount(id),
+        Some(_) => ActorFilter::NoActor,
+        None => ActorFilter::Invalid,
     }
-    Ok(rows
-        .into_iter()
-        .map(|model| AuditEvent {
-            service_account: model
-                .actor_service_account_id
-                .and_then(|id| found.get(&id).cloned()),
-            model,
-        })
-        .collect())
-}
-
-/// `prefix%` with LIKE's wildcards escaped.
-fn prefix_pattern(prefix: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + 1);
-    for ch in prefix.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
 }
 
 pub async fn list(
@@ -135,66 +77,15 @@ pub async fn list(
     action: Option<String>,
     actor: Option<ID>,
 ) -> AppResult<AuditEventConnection> {
-    let page = Page::parse(&args, "AuditEvent", c.state.cursor_key.clone())?.newest_first();
-    let st = standing(c, org_id).await?;
-    st.require(st.admin())?;
-    let mut sel =
-        audit_event::Entity::find().filter(audit_event::Column::OrganizationId.eq(org_id));
-    if let Some(a) = action.filter(|a| !a.is_empty()) {
-        if a.chars().count() > 100 {
-            return Err(AppError::bad_input(
-                &["action"],
-                "action is at most 100 characters",
-            ));
-        }
-        sel = sel.filter(
-            Expr::col((audit_event::Entity, audit_event::Column::Action))
-                .like(LikeExpr::new(prefix_pattern(&a)).escape('\\')),
-        );
-    }
-    if let Some(actor) = actor {
-        sel = match ids::parse(actor.as_str()) {
-            Some(("Account", id)) => sel.filter(audit_event::Column::ActorAccountId.eq(id)),
-            Some(("ServiceAccount", id)) => {
-                sel.filter(audit_event::Column::ActorServiceAccountId.eq(id))
-            }
-            // An ID of another kind names no actor: nothing matches.
-            Some(_) => sel.filter(audit_event::Column::Id.eq(Uuid::nil())),
-            None => return Err(AppError::bad_input(&["actor"], "not a valid ID")),
-        };
-    }
-    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-    let rows = page
-        .apply(sel, audit_event::Column::Id)
-        .all(&c.state.db.conn)
-        .await?;
-    let events = with_service_accounts(c, st, rows).await?;
+    let q = PageQuery::parse(&args, "AuditEvent", c.state.cursor_key.clone())?;
+    let actor = actor.as_ref().map(actor_filter);
+    let page = audit::list(c, org_id, &q.request, action, actor).await?;
     Ok(AuditEventConnection::build(
-        &page,
-        events,
-        |e| e.model.id,
-        |e| e,
-        total,
+        &q,
+        page,
+        |e| e.event.id,
+        AuditEvent,
     ))
-}
-
-/// For node(id:): visible to whoever may read the organization's log.
-pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<AuditEvent>> {
-    let Some(e) = audit_event::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let st = match e.organization_id {
-        Some(org) => standing(c, org).await?,
-        None if c.principal.is_site_admin() => Standing::SiteAdmin { role: None },
-        None => Standing::None,
-    };
-    if !(st.visible() && st.admin()) {
-        return Ok(None);
-    }
-    Ok(with_service_accounts(c, st, vec![e]).await?.pop())
 }
 
 /// The stored record names objects by raw UUID; the API shows the

@@ -3,19 +3,19 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Upload, ID};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::account::{can_see_account, Account};
+use super::account::Account;
 use super::ids;
 use super::member::Membership;
 use super::organization::Organization;
-use super::pagination::{Page, PageArgs, TotalCount};
+use super::pagination::{PageArgs, PageQuery};
 use super::user_error::UserError;
 use crate::connection;
-use crate::domain::authz::standing;
 use crate::domain::invitation_accept::{self, Accept};
 use crate::domain::invitations::{self, Change, InvitationStatus, Invitee, Outcome};
+use crate::domain::read::members::MemberRow;
+use crate::domain::read::{accounts, invitations as read, organizations};
 use crate::domain::{invite_csv, validate, Caller, Role};
 use crate::entity::invitation;
 use crate::error::{AppError, AppResult};
@@ -35,20 +35,13 @@ impl Invitation {
     /// `organizationName` instead.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         let c = ctx.data::<Caller>()?;
-        if !standing(c, self.0.organization_id).await?.visible() {
-            return Err(AppError::NotFound.into());
-        }
-        Organization::load(ctx, self.0.organization_id).await
+        let org = organizations::of_row_if_visible(c, self.0.organization_id).await?;
+        Ok(Organization(org))
     }
     /// The organization's display name (what an accept page shows).
     async fn organization_name(&self, ctx: &Context<'_>) -> Result<String> {
         let c = ctx.data::<Caller>()?;
-        let org = c
-            .loaders
-            .organization(self.0.organization_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(org.name)
+        Ok(organizations::of_row(c, self.0.organization_id).await?.name)
     }
     async fn email(&self) -> &str {
         &self.0.email
@@ -62,14 +55,8 @@ impl Invitation {
     }
     async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let c = ctx.data::<Caller>()?;
-        let Some(id) = self.0.invited_by_account_id else {
-            return Ok(None);
-        };
-        let visible = can_see_account(c, id).await?;
-        Ok(c.loaders.account(id).await?.map(|model| Account {
-            model: model.into(),
-            email_visible: visible,
-        }))
+        let by = self.0.invited_by_account_id;
+        Ok(accounts::named(c, by).await?.map(Into::into))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -86,20 +73,6 @@ impl Invitation {
     }
 }
 
-/// An invitation by id, for those who may list the organization's invitations.
-pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<Invitation>> {
-    let Some(inv) = invitation::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(standing(c, inv.organization_id)
-        .await?
-        .admin()
-        .then_some(Invitation(inv)))
-}
-
 /// `Organization.invitations`: SA, A, S; FORBIDDEN for other members.
 pub async fn list(
     c: &Caller,
@@ -107,35 +80,11 @@ pub async fn list(
     args: PageArgs,
     status: Option<InvitationStatus>,
 ) -> AppResult<InvitationConnection> {
-    let st = standing(c, org_id).await?;
-    st.require(st.admin())?;
-    let page = Page::parse(&args, "Invitation", c.state.cursor_key.clone())?;
-    let now = c.now();
-    let mut sel = invitation::Entity::find().filter(invitation::Column::OrganizationId.eq(org_id));
-    sel = match status {
-        None => sel,
-        Some(InvitationStatus::Pending) => sel
-            .filter(invitation::Column::Status.eq("PENDING"))
-            .filter(invitation::Column::ExpiresAt.gte(now)),
-        Some(InvitationStatus::Expired) => sel
-            .filter(invitation::Column::Status.eq("PENDING"))
-            .filter(invitation::Column::ExpiresAt.lt(now)),
-        Some(InvitationStatus::Accepted) => sel.filter(invitation::Column::Status.eq("ACCEPTED")),
-        Some(InvitationStatus::Declined) => sel.filter(invitation::Column::Status.eq("DECLINED")),
-        Some(InvitationStatus::Revoked) => sel.filter(invitation::Column::Status.eq("REVOKED")),
-    };
-    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-    let rows = page
-        .apply(sel, invitation::Column::Id)
-        .all(&c.state.db.conn)
-        .await?;
-    Ok(InvitationConnection::build(
-        &page,
-        rows,
-        |i| i.id,
-        Invitation,
-        total,
-    ))
+    // Before the cursors: a caller who may not list learns nothing of them.
+    read::may_list(c, org_id).await?;
+    let q = PageQuery::parse(&args, "Invitation", c.state.cursor_key.clone())?;
+    let page = read::list(c, org_id, &q.request, status).await?;
+    Ok(InvitationConnection::build(&q, page, |i| i.id, Invitation))
 }
 
 #[derive(InputObject)]
@@ -309,7 +258,7 @@ impl InvitationMutations {
         )
         .await?;
         Ok(AcceptInvitationPayload {
-            membership: Membership::new(m, Some(None)),
+            membership: Membership(MemberRow::with_seat(m, None)),
         })
     }
 

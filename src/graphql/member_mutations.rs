@@ -7,6 +7,8 @@ use super::ids;
 use super::member::Membership;
 use super::organization::Organization;
 use crate::domain::members::{self, AccountRef};
+use crate::domain::read::accounts::AccountView;
+use crate::domain::read::members::MemberRow;
 use crate::domain::{validate, Caller, Role};
 
 #[derive(InputObject)]
@@ -97,7 +99,7 @@ impl MemberMutations {
         };
         let m = members::add_member(c, org, account, input.role.unwrap_or(Role::Member)).await?;
         Ok(AddMemberPayload {
-            membership: Membership::new(m, Some(None)),
+            membership: Membership(MemberRow::with_seat(m, None)),
         })
     }
 
@@ -122,8 +124,8 @@ impl MemberMutations {
         )
         .await?;
         Ok(CreateUserPayload {
-            account: Account::visible(acc),
-            membership: Membership::new(m, Some(None)),
+            account: AccountView::of(acc, true).into(),
+            membership: Membership(MemberRow::with_seat(m, None)),
         })
     }
 
@@ -137,7 +139,7 @@ impl MemberMutations {
         let acc = ids::decode(&input.account, "Account", &["account"])?;
         let m = members::update_role(c, org, acc, input.role).await?;
         Ok(UpdateMemberRolePayload {
-            membership: Membership::new(m, None),
+            membership: Membership(MemberRow::bare(m)),
         })
     }
 

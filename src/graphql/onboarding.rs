@@ -8,6 +8,7 @@ use super::member::Membership;
 use super::token::AccessToken;
 use super::user_error::UserError;
 use crate::domain::onboarding::{self, OnboardUser, Onboarded};
+use crate::domain::read::members::MemberRow;
 use crate::domain::Caller;
 
 #[derive(InputObject)]
@@ -69,7 +70,7 @@ impl OnboardingMutations {
                         membership, token, ..
                     }) => OnboardingResult {
                         email: o.email,
-                        membership: Some(Membership::new(membership, None)),
+                        membership: Some(Membership(MemberRow::bare(membership))),
                         access_token: Some(AccessToken(token)),
                         error: None,
                         invitation: None,

@@ -3,89 +3,18 @@
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use super::scalars::Date;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    QueryTrait, RelationTrait,
-};
-use uuid::Uuid;
-
-use super::account::{AccountCols, AccountView};
 use super::ids;
-use super::member::{KnownSeat, Membership, MembershipConnection};
-use super::pagination::{Page, PageArgs, TotalCount};
+use super::member::{Membership, MembershipConnection};
+use super::pagination::{PageArgs, PageQuery};
+use super::scalars::Date;
 use crate::connection;
-use crate::domain::authz::standing;
+use crate::domain::read::members_page::{self, MembersFilter};
+use crate::domain::read::{members, organizations};
 use crate::domain::{Caller, Role};
-use crate::entity::positional::{membership_in_org_at, MEMBERSHIP_IN_ORG_COLUMNS};
-use crate::entity::{account, membership, organization, seat};
-use crate::error::AppError;
+use crate::entity::organization;
 
 #[derive(Clone)]
 pub struct Organization(pub organization::Model);
-
-/// The account columns a members page can read, in the order it lists them.
-const ACCOUNT_COLUMNS: [(AccountCols, account::Column); 6] = [
-    (AccountCols::KIND, account::Column::Kind),
-    (AccountCols::EMAIL, account::Column::Email),
-    (AccountCols::FIRST_NAME, account::Column::FirstName),
-    (AccountCols::LAST_NAME, account::Column::LastName),
-    (AccountCols::IS_SITE_ADMIN, account::Column::IsSiteAdmin),
-    (AccountCols::CREATED_AT, account::Column::CreatedAt),
-];
-
-/// What a members page's query shows of each row's seat and account, read
-/// ahead from its selection under `nodes` and `edges { node }` (fragments
-/// included, whatever their type condition, so it errs towards reading
-/// more).
-struct PageColumns {
-    seat: SeatColumns,
-    /// `account` is selected, and which of its columns it shows.
-    account: Option<AccountCols>,
-}
-
-/// How much of a member's seat a page reads.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum SeatColumns {
-    /// `seat` is not selected: no join.
-    None,
-    /// Only `assignedAt` (and `__typename`): `KnownSeat::AssignedAt`.
-    AssignedAt,
-    /// Anything more: the whole row.
-    Full,
-}
-
-impl PageColumns {
-    fn shown_by(members: &async_graphql::Lookahead<'_>) -> Self {
-        let rows = [members.field("nodes"), members.field("edges").field("node")];
-        // Each `name` field selected under a row, and the fields selected
-        // under those.
-        let under = |name: &str| {
-            let fields: Vec<_> = rows
-                .iter()
-                .flat_map(|r| r.field(name).selection_fields())
-                .collect();
-            let inner: Vec<_> = fields.iter().flat_map(|f| f.selection_set()).collect();
-            (!fields.is_empty(), inner)
-        };
-        let (seat, seat_fields) = under("seat");
-        let (account, account_fields) = under("account");
-        PageColumns {
-            seat: if !seat {
-                SeatColumns::None
-            } else if seat_fields
-                .iter()
-                .all(|f| matches!(f.name(), "assignedAt" | "__typename"))
-            {
-                SeatColumns::AssignedAt
-            } else {
-                SeatColumns::Full
-            },
-            account: account.then(|| AccountCols::shown_by(account_fields)),
-        }
-    }
-}
 
 impl Organization {
     /// The organization an object belongs to, through the request's loader.
@@ -93,12 +22,7 @@ impl Organization {
     /// (cascading deletes), so a miss reads as NOT_FOUND.
     pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Organization> {
         let c = ctx.data::<Caller>()?;
-        let org = c
-            .loaders
-            .organization(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Organization(org))
+        Ok(Organization(organizations::of_row(c, id).await?))
     }
 }
 
@@ -120,19 +44,6 @@ pub struct Plan {
     pub starts_on: Date,
     /// Null for a plan with no end. Access tokens never outlive it.
     pub ends_on: Option<Date>,
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for ch in s.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
 }
 
 #[Object]
@@ -177,7 +88,7 @@ impl Organization {
     /// The caller's role here; null when the caller is not a member (site admin, service account).
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
         let c = ctx.data::<Caller>()?;
-        Ok(standing(c, self.0.id).await?.role())
+        Ok(organizations::viewer_role(c, self.0.id).await?)
     }
 
     #[graphql(
@@ -196,166 +107,23 @@ impl Organization {
         search: Option<String>,
     ) -> Result<MembershipConnection> {
         let c = ctx.data::<Caller>()?;
-        let page = Page::parse(
+        let q = PageQuery::parse(
             &PageArgs::new(first, after, last, before),
             "Membership",
             c.state.cursor_key.clone(),
         )?;
-        let mut sel =
-            membership::Entity::find().filter(membership::Column::OrganizationId.eq(self.0.id));
-        if let Some(r) = role {
-            sel = sel.filter(membership::Column::Role.eq(r.as_str()));
-        }
-        if let Some(h) = has_seat {
-            let seated = Query::select()
-                .column(seat::Column::AccountId)
-                .from(seat::Entity)
-                .and_where(seat::Column::OrganizationId.eq(self.0.id))
-                .to_owned();
-            sel = sel.filter(if h {
-                membership::Column::AccountId.in_subquery(seated)
-            } else {
-                membership::Column::AccountId.not_in_subquery(seated)
-            });
-        }
-        if let Some(s) = search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            if s.chars().count() > 254 {
-                return Err(
-                    AppError::bad_input(&["search"], "search is at most 254 characters").into(),
-                );
-            }
-            let pat = escape_like(s);
-            let like = |col: account::Column| {
-                Expr::expr(Func::lower(Expr::col((account::Entity, col))))
-                    .like(LikeExpr::new(pat.clone()).escape('\\'))
-            };
-            let matching = Query::select()
-                .column(account::Column::Id)
-                .from(account::Entity)
-                .cond_where(
-                    Condition::any()
-                        .add(like(account::Column::Email))
-                        .add(like(account::Column::FirstName))
-                        .add(like(account::Column::LastName)),
-                )
-                .to_owned();
-            sel = sel.filter(membership::Column::AccountId.in_subquery(matching));
-        }
-        let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-        // One statement for the page, its seats and its accounts: a page
-        // costs the same whatever its size, without depending on when the
-        // dataloader's batching window closes. Only the columns the query
-        // shows (look-ahead): each value a row carries costs a copy, an
-        // allocation and a free in the driver, and the seat's and account's
-        // keys are the membership's own.
-        let want = PageColumns::shown_by(&ctx.look_ahead());
-        let mut query = page
-            .apply(sel, membership::Column::Id)
-            .select_only()
-            .columns(MEMBERSHIP_IN_ORG_COLUMNS);
-        if want.seat != SeatColumns::None {
-            query = query
-                .join(JoinType::LeftJoin, membership::Relation::Seat.def())
-                .column(seat::Column::AssignedAt);
-            if want.seat == SeatColumns::Full {
-                query = query
-                    .column(seat::Column::Id)
-                    .column(seat::Column::AssignedByAccountId)
-                    .column(seat::Column::AssignedByServiceAccountId);
-            }
-        }
-        let shown = want.account.unwrap_or(AccountCols::NONE);
-        let account_columns = ACCOUNT_COLUMNS
-            .into_iter()
-            .filter(|(flag, _)| shown.has(*flag));
-        if shown != AccountCols::NONE {
-            query = query.join(JoinType::InnerJoin, membership::Relation::Account.def());
-            for (_, col) in account_columns.clone() {
-                query = query.column(col);
-            }
-        }
-        let stmt = crate::db::inline_limit(query.build(c.state.db.backend()));
-        let raw = c
-            .state
-            .db
-            .conn
-            .query_all_raw(stmt)
-            .await
-            .map_err(AppError::from)?;
-        let org = self.0.id;
-        // By position, in the order the columns were listed above.
-        let decode = |r: &sea_orm::QueryResult| -> Result<Membership, sea_orm::DbErr> {
-            let m = membership_in_org_at(r, 0, org)?;
-            let mut i = MEMBERSHIP_IN_ORG_COLUMNS.len();
-            let mut next = || {
-                i += 1;
-                i - 1
-            };
-            let seat = if want.seat == SeatColumns::None {
-                KnownSeat::Unknown
-            } else {
-                let at: Option<DateTime<Utc>> = r.try_get_by_index(next())?;
-                if want.seat == SeatColumns::Full {
-                    let id: Option<Uuid> = r.try_get_by_index(next())?;
-                    let by_account = r.try_get_by_index(next())?;
-                    let by_service = r.try_get_by_index(next())?;
-                    KnownSeat::Full(match (id, at) {
-                        (Some(id), Some(assigned_at)) => Some(seat::Model {
-                            id,
-                            organization_id: org,
-                            account_id: m.account_id,
-                            assigned_at,
-                            assigned_by_account_id: by_account,
-                            assigned_by_service_account_id: by_service,
-                        }),
-                        _ => None,
-                    })
-                } else {
-                    KnownSeat::AssignedAt(at)
-                }
-            };
-            let account = match want.account {
-                None => None,
-                Some(loaded) => {
-                    let mut v = AccountView {
-                        id: m.account_id,
-                        kind: String::new(),
-                        email: None,
-                        first_name: None,
-                        last_name: None,
-                        is_site_admin: false,
-                        created_at: DateTime::<Utc>::UNIX_EPOCH,
-                        loaded,
-                    };
-                    for (flag, _) in account_columns.clone() {
-                        let at = next();
-                        match flag {
-                            AccountCols::KIND => v.kind = r.try_get_by_index(at)?,
-                            AccountCols::EMAIL => v.email = r.try_get_by_index(at)?,
-                            AccountCols::FIRST_NAME => v.first_name = r.try_get_by_index(at)?,
-                            AccountCols::LAST_NAME => v.last_name = r.try_get_by_index(at)?,
-                            AccountCols::IS_SITE_ADMIN => {
-                                v.is_site_admin = r.try_get_by_index(at)?
-                            }
-                            _ => v.created_at = r.try_get_by_index(at)?,
-                        }
-                    }
-                    Some(v)
-                }
-            };
-            Ok(Membership::joined(m, seat, account))
+        let filter = MembersFilter {
+            role,
+            has_seat,
+            search,
         };
-        let rows = raw
-            .iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(AppError::from)?;
+        let cols = super::members_page::columns_shown_by(&ctx.look_ahead());
+        let page = members_page::page(c, self.0.id, &filter, &q.request, cols).await?;
         Ok(MembershipConnection::build(
-            &page,
-            rows,
-            |m| m.model.id,
-            |m| m,
-            total,
+            &q,
+            page,
+            |m| m.id(),
+            Membership,
         ))
     }
 
@@ -492,9 +260,6 @@ impl Organization {
         let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {
             return Ok(None);
         };
-        Ok(c.loaders
-            .membership(self.0.id, account_id)
-            .await?
-            .map(|m| Membership::new(m, None)))
+        Ok(members::of(c, self.0.id, account_id).await?.map(Membership))
     }
 }

@@ -1,22 +1,20 @@
-//! Relay cursor connections with keyset pagination on UUIDv7 ids (which are
-//! creation-ordered). Cursors are opaque and tamper-evident: the id plus a
-//! truncated HMAC bound to the connection kind; a forged one is BAD_USER_INPUT.
+//! Relay cursor connections over the domain's keyset pages (domain/page.rs).
+//! Cursors are opaque and tamper-evident: the row's id plus a truncated HMAC
+//! bound to the connection kind; a forged one is BAD_USER_INPUT. This module
+//! turns cursors into ids (`PageQuery::parse`) and a domain page back into a
+//! connection (`connection!`).
 
 use std::sync::Arc;
 
 use async_graphql::SimpleObject;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-};
 use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::auth::tokens::constant_time_eq;
+use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_PAGE: i32 = 100;
@@ -39,14 +37,11 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// A page request as the API gave it: the domain's request, with the
+/// cursors' key and kind to answer in.
 #[derive(Clone, Debug)]
-pub struct Page {
-    pub limit: u64,
-    pub backward: bool,
-    pub after: Option<Uuid>,
-    pub before: Option<Uuid>,
-    /// Newest first (audit log) instead of oldest first.
-    pub newest_first: bool,
+pub struct PageQuery {
+    pub request: PageRequest,
     kind: &'static str,
     key: Arc<[u8; 32]>,
 }
@@ -108,8 +103,9 @@ pub fn decode_cursor(key: &[u8; 32], kind: &str, cursor: &str, field: &str) -> A
     Ok(id)
 }
 
-impl Page {
-    pub fn parse(args: &PageArgs, kind: &'static str, key: Arc<[u8; 32]>) -> AppResult<Page> {
+impl PageQuery {
+    /// Check the sizes and decode the cursors (BAD_USER_INPUT when forged).
+    pub fn parse(args: &PageArgs, kind: &'static str, key: Arc<[u8; 32]>) -> AppResult<Self> {
         let check = |v: Option<i32>, f: &str| -> AppResult<Option<i32>> {
             match v {
                 Some(n) if !(0..=MAX_PAGE).contains(&n) => Err(AppError::bad_input(
@@ -142,66 +138,30 @@ impl Page {
             (Some(f), None) => (f, false),
             (None, None) => (DEFAULT_PAGE, false),
         };
-        Ok(Page {
-            limit: limit as u64,
-            backward,
-            after,
-            before,
-            newest_first: false,
+        Ok(PageQuery {
+            request: PageRequest {
+                limit: limit as u64,
+                backward,
+                after,
+                before,
+                newest_first: false,
+            },
             kind,
             key,
         })
     }
 
-    pub fn newest_first(mut self) -> Self {
-        self.newest_first = true;
-        self
-    }
-
-    /// Keyset filter, order and limit (one extra row tells whether there is more).
-    pub fn apply<E: EntityTrait>(&self, mut sel: Select<E>, id: E::Column) -> Select<E> {
-        // In display order, "after" means further along.
-        let (after_op_gt, asc) = (!self.newest_first, !self.newest_first ^ self.backward);
-        if let Some(a) = self.after {
-            sel = sel.filter(if after_op_gt { id.gt(a) } else { id.lt(a) });
-        }
-        if let Some(b) = self.before {
-            sel = sel.filter(if after_op_gt { id.lt(b) } else { id.gt(b) });
-        }
-        sel = if asc {
-            sel.order_by_asc(id)
-        } else {
-            sel.order_by_desc(id)
-        };
-        sel.limit(self.limit + 1)
-    }
-
-    /// Trim the extra row, restore display order, build cursors and PageInfo.
-    /// Trim the look-ahead row and order the page. Cursors (an HMAC each)
-    /// are not computed here: an edge computes its own only when a query
-    /// asks for it, and page info needs two.
-    pub fn finish<T>(&self, mut rows: Vec<T>, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, PageInfo) {
-        let more = rows.len() as u64 > self.limit;
-        rows.truncate(self.limit as usize);
-        if self.backward {
-            rows.reverse();
-        }
+    /// Page info for a page the domain read. Cursors (an HMAC each) are
+    /// not computed for every row: an edge computes its own only when a
+    /// query asks for it, and page info needs two.
+    pub fn info<T>(&self, page: &Page<T>, id_of: impl Fn(&T) -> Uuid) -> PageInfo {
         let cursor = |r: &T| encode_cursor(&self.key, self.kind, id_of(r));
-        let info = PageInfo {
-            has_next_page: if self.backward {
-                self.before.is_some()
-            } else {
-                more
-            },
-            has_previous_page: if self.backward {
-                more
-            } else {
-                self.after.is_some()
-            },
-            start_cursor: rows.first().map(cursor),
-            end_cursor: rows.last().map(cursor),
-        };
-        (rows, info)
+        PageInfo {
+            has_next_page: page.has_next,
+            has_previous_page: page.has_previous,
+            start_cursor: page.rows.first().map(cursor),
+            end_cursor: page.rows.last().map(cursor),
+        }
     }
 
     /// What an edge needs to compute its cursor later.
@@ -223,32 +183,6 @@ pub struct CursorKey {
 impl CursorKey {
     pub fn cursor(&self, id: Uuid) -> String {
         encode_cursor(&self.key, self.kind, id)
-    }
-}
-
-/// `totalCount`, computed only when a client asks for it.
-#[derive(Clone)]
-pub struct TotalCount(Arc<dyn Fn() -> BoxFuture<'static, AppResult<i64>> + Send + Sync>);
-
-impl TotalCount {
-    pub fn of<E>(conn: DatabaseConnection, sel: Select<E>) -> Self
-    where
-        E: EntityTrait,
-        E::Model: Sync,
-    {
-        TotalCount(Arc::new(move || {
-            let conn = conn.clone();
-            let sel = sel.clone();
-            Box::pin(async move { Ok(sel.count(&conn).await? as i64) })
-        }))
-    }
-
-    pub fn known(n: i64) -> Self {
-        TotalCount(Arc::new(move || Box::pin(async move { Ok(n) })))
-    }
-
-    pub async fn get(&self) -> AppResult<i64> {
-        (self.0)().await
     }
 }
 
@@ -286,7 +220,7 @@ macro_rules! connection {
             nodes: Vec<$node>,
             cursors: $crate::graphql::pagination::CursorKey,
             pub page_info: $crate::graphql::pagination::PageInfo,
-            pub total: $crate::graphql::pagination::TotalCount,
+            pub total: $crate::domain::page::TotalCount,
         }
 
         #[async_graphql::Object]
@@ -315,20 +249,19 @@ macro_rules! connection {
 
         impl $conn {
             pub fn build<T>(
-                page: &$crate::graphql::pagination::Page,
-                rows: Vec<T>,
+                query: &$crate::graphql::pagination::PageQuery,
+                page: $crate::domain::page::Page<T>,
                 id_of: impl Fn(&T) -> uuid::Uuid,
                 to_node: impl Fn(T) -> $node,
-                total: $crate::graphql::pagination::TotalCount,
             ) -> Self {
-                let (rows, page_info) = page.finish(rows, &id_of);
-                let ids = rows.iter().map(&id_of).collect();
+                let page_info = query.info(&page, &id_of);
+                let ids = page.rows.iter().map(&id_of).collect();
                 $conn {
                     ids,
-                    nodes: rows.into_iter().map(to_node).collect(),
-                    cursors: page.cursor_key(),
+                    nodes: page.rows.into_iter().map(to_node).collect(),
+                    cursors: query.cursor_key(),
                     page_info,
-                    total,
+                    total: page.total,
                 }
             }
         }

@@ -1,108 +1,34 @@
 //! Seats: the pool, assignments and the bulk seat mutations.
 
-use async_graphql::parser::types::Field;
-use async_graphql::{Context, InputObject, Object, Result, ScalarType, SimpleObject, Value, ID};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 use super::account::Account;
 use super::ids;
-use super::pagination::{Page, PageArgs, TotalCount};
-use super::plain::{Plain, Walk};
+use super::pagination::{PageArgs, PageQuery};
 use super::user_error::UserError;
 use crate::connection;
-use crate::domain::organizations::seats_used;
+use crate::domain::read::seats::{self as read, SeatView};
 use crate::domain::{seats, Caller};
-use crate::entity::{organization, seat};
-use crate::error::AppError;
+use crate::entity::organization;
 
 #[derive(Clone)]
-pub struct Seat {
-    model: seat::Model,
-    /// Whether `model`'s id and assigned_by columns were read: a members
-    /// page whose query shows only `assignedAt` of a seat reads no more
-    /// (`KnownSeat::AssignedAt`); `assignedBy` then loads the row.
-    complete: bool,
-}
-
-impl From<seat::Model> for Seat {
-    fn from(model: seat::Model) -> Self {
-        Seat {
-            model,
-            complete: true,
-        }
-    }
-}
-
-impl Seat {
-    /// A seat known only by whose it is and when it was assigned.
-    pub fn assigned_at_only(organization_id: Uuid, account_id: Uuid, at: DateTime<Utc>) -> Self {
-        Seat {
-            model: seat::Model {
-                id: Uuid::nil(),
-                organization_id,
-                account_id,
-                assigned_at: at,
-                assigned_by_account_id: None,
-                assigned_by_service_account_id: None,
-            },
-            complete: false,
-        }
-    }
-}
+pub struct Seat(pub SeatView);
 
 connection!(SeatConnection, SeatEdge, Seat);
-
-/// A seat on the plain path (see `plain`): `assignedAt`; the accounts
-/// need loaders.
-pub struct SeatRow {
-    pub assigned_at: DateTime<Utc>,
-}
-
-impl Plain for SeatRow {
-    const TYPE: &'static str = "Seat";
-
-    fn plain(&self, field: &Field, _: &Walk<'_>) -> Option<Value> {
-        match field.name.node.as_str() {
-            "assignedAt" => Some(self.assigned_at.to_value()),
-            _ => None,
-        }
-    }
-}
 
 #[Object]
 impl Seat {
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let c = ctx.data::<Caller>()?;
-        let acc = c
-            .loaders
-            .account(self.model.account_id)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("seat without account")))?;
-        Ok(Account::visible(acc))
+        Ok(read::holder(c, &self.0).await?.into())
     }
     async fn assigned_at(&self) -> DateTime<Utc> {
-        self.model.assigned_at
+        self.0.assigned_at()
     }
     async fn assigned_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let c = ctx.data::<Caller>()?;
-        let by = if self.complete {
-            self.model.assigned_by_account_id
-        } else {
-            c.loaders
-                .seat(self.model.organization_id, self.model.account_id)
-                .await?
-                .and_then(|s| s.assigned_by_account_id)
-        };
-        let Some(by) = by else {
-            return Ok(None);
-        };
-        let visible = super::account::can_see_account(c, by).await?;
-        Ok(c.loaders.account(by).await?.map(|a| Account {
-            model: a.into(),
-            email_visible: visible,
-        }))
+        Ok(read::assigned_by(c, &self.0).await?.map(Into::into))
     }
 }
 
@@ -125,7 +51,7 @@ impl SeatPool {
     async fn used_now(&self, c: &Caller) -> Result<i64> {
         Ok(*self
             .used
-            .get_or_try_init(|| seats_used(&c.state.db.conn, self.org.id))
+            .get_or_try_init(|| read::used(c, self.org.id))
             .await?)
     }
 }
@@ -154,23 +80,17 @@ impl SeatPool {
         before: Option<String>,
     ) -> Result<SeatConnection> {
         let c = ctx.data::<Caller>()?;
-        let page = Page::parse(
+        let q = PageQuery::parse(
             &PageArgs::new(first, after, last, before),
             "Seat",
             c.state.cursor_key.clone(),
         )?;
-        let sel = seat::Entity::find().filter(seat::Column::OrganizationId.eq(self.org.id));
-        let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-        let rows = page
-            .apply(sel, seat::Column::Id)
-            .all(&c.state.db.conn)
-            .await?;
+        let page = read::assignments(c, self.org.id, &q.request).await?;
         Ok(SeatConnection::build(
-            &page,
-            rows,
+            &q,
+            page,
             |s| s.id,
-            Seat::from,
-            total,
+            |s| Seat(s.into()),
         ))
     }
 }
@@ -213,7 +133,7 @@ fn payload(accounts: Vec<ID>, batch: seats::SeatBatch) -> SeatResultsPayload {
             .map(|(account, o)| match o {
                 Ok(s) => SeatResult {
                     account,
-                    seat: s.map(Seat::from),
+                    seat: s.map(|s| Seat(s.into())),
                     error: None,
                 },
                 Err(e) => SeatResult {

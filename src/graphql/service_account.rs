@@ -2,15 +2,14 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::account::{can_see_account, Account};
+use super::account::Account;
 use super::ids;
 use super::organization::Organization;
-use super::pagination::{Page, PageArgs, TotalCount};
+use super::pagination::{PageArgs, PageQuery};
 use crate::connection;
-use crate::domain::authz::standing;
+use crate::domain::read::{accounts, service_accounts as read, signin as read_signin};
 use crate::domain::{service_accounts, signin, Caller};
 use crate::entity::service_account;
 use crate::error::AppResult;
@@ -39,15 +38,9 @@ impl ServiceAccount {
         self.0.created_at
     }
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let Some(by) = self.0.created_by_account_id else {
-            return Ok(None);
-        };
         let c = ctx.data::<Caller>()?;
-        let visible = can_see_account(c, by).await?;
-        Ok(c.loaders.account(by).await?.map(|a| Account {
-            model: a.into(),
-            email_visible: visible,
-        }))
+        let by = self.0.created_by_account_id;
+        Ok(accounts::named(c, by).await?.map(Into::into))
     }
     async fn last_used_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_used_at
@@ -56,34 +49,14 @@ impl ServiceAccount {
 
 /// `Organization.serviceAccounts`: site admins and org ADMINs only.
 pub async fn list(c: &Caller, org_id: Uuid, args: PageArgs) -> AppResult<ServiceAccountConnection> {
-    let page = Page::parse(&args, "ServiceAccount", c.state.cursor_key.clone())?;
-    let st = standing(c, org_id).await?;
-    st.require(st.person_admin())?;
-    let sel =
-        service_account::Entity::find().filter(service_account::Column::OrganizationId.eq(org_id));
-    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-    let rows = page
-        .apply(sel, service_account::Column::Id)
-        .all(&c.state.db.conn)
-        .await?;
+    let q = PageQuery::parse(&args, "ServiceAccount", c.state.cursor_key.clone())?;
+    let page = read::list(c, org_id, &q.request).await?;
     Ok(ServiceAccountConnection::build(
-        &page,
-        rows,
+        &q,
+        page,
         |s| s.id,
         ServiceAccount,
-        total,
     ))
-}
-
-pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<ServiceAccount>> {
-    let Some(sa) = service_account::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let st = standing(c, sa.organization_id).await?;
-    Ok(st.person_admin().then_some(ServiceAccount(sa)))
 }
 
 #[derive(InputObject)]
@@ -204,7 +177,7 @@ impl ServiceAccountMutations {
         )
         .await?;
         let url = format!("{}/signin/{}", c.state.config.public_url(), minted.token);
-        let link = signin::visible(c, minted.id)
+        let link = read_signin::visible(c, minted.id)
             .await?
             .ok_or(crate::error::AppError::NotFound)?;
         Ok(CreateSignInTokenPayload {

@@ -5,12 +5,13 @@ use async_graphql::{Context, Object, Result, ID};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::account::{can_see_account, Account};
+use super::account::Account;
 use super::ids;
 use super::organization::Organization;
-use super::pagination::{Page, PageArgs, TotalCount};
+use super::pagination::{PageArgs, PageQuery};
 use crate::connection;
-use crate::domain::{signin, Caller};
+use crate::domain::read::{accounts, signin};
+use crate::domain::Caller;
 use crate::entity::sign_in_token;
 use crate::error::AppResult;
 
@@ -20,13 +21,8 @@ pub struct SignInToken(pub sign_in_token::Model);
 connection!(SignInTokenConnection, SignInTokenEdge, SignInToken);
 
 async fn account(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<Account>> {
-    let Some(id) = id else { return Ok(None) };
     let c = ctx.data::<Caller>()?;
-    let visible = can_see_account(c, id).await?;
-    Ok(c.loaders.account(id).await?.map(|a| Account {
-        model: a.into(),
-        email_visible: visible,
-    }))
+    Ok(accounts::named(c, id).await?.map(Into::into))
 }
 
 /// A temporary sign-in link: an admin's session as one member, in one organization.
@@ -66,24 +62,18 @@ impl SignInToken {
     /// Not expired and before its expiry.
     async fn active(&self, ctx: &Context<'_>) -> Result<bool> {
         let now = ctx.data::<Caller>()?.now();
-        Ok(self.0.expired_at.is_none() && self.0.expires_at > now)
+        Ok(signin::is_active(&self.0, now))
     }
 }
 
 /// `Organization.signInTokens`.
 pub async fn list(c: &Caller, org_id: Uuid, args: PageArgs) -> AppResult<SignInTokenConnection> {
-    let page = Page::parse(&args, "SignInToken", c.state.cursor_key.clone())?;
-    let sel = signin::list(c, org_id).await?;
-    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-    let rows = page
-        .apply(sel, sign_in_token::Column::Id)
-        .all(&c.state.db.conn)
-        .await?;
+    let q = PageQuery::parse(&args, "SignInToken", c.state.cursor_key.clone())?;
+    let page = signin::list(c, org_id, &q.request).await?;
     Ok(SignInTokenConnection::build(
-        &page,
-        rows,
+        &q,
+        page,
         |l| l.id,
         SignInToken,
-        total,
     ))
 }

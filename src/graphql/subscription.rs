@@ -6,18 +6,16 @@
 use async_graphql::{Context, Object, Result, Subscription, ID};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use sea_orm::EntityTrait;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::account::Account;
 use super::ids;
 use super::organization::Organization;
-use crate::auth::Principal;
-use crate::domain::authz::standing_in;
+use crate::domain::read::accounts;
+use crate::domain::read::subscriptions::{concerns, may_watch_seats};
 use crate::domain::Caller;
-use crate::entity::{account, service_account};
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::events::{Event, SeatChange, SeatChangeKind};
 use crate::metrics::Metrics;
 
@@ -41,7 +39,7 @@ impl SeatChangeEvent {
             return Ok(None);
         };
         let c = ctx.data::<Caller>()?;
-        Ok(c.loaders.account(id).await?.map(Account::visible))
+        Ok(accounts::through_row(c, id).await?.map(Into::into))
     }
     async fn used(&self) -> i32 {
         self.0.used as i32
@@ -51,57 +49,6 @@ impl SeatChangeEvent {
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
-    }
-}
-
-/// May this principal (still) watch this organization's seats? Fresh reads.
-async fn allowed(c: &Caller, org_id: Uuid) -> AppResult<()> {
-    c.require_signed_in()?;
-    let conn = &c.state.db.conn;
-    let exists = match &c.principal {
-        // Still there, and not claimed since the session began.
-        Principal::Person {
-            account_id,
-            session_epoch,
-            scope,
-            ..
-        } => account::Entity::find_by_id(*account_id)
-            .one(conn)
-            .await?
-            .is_some_and(|a| scope.is_some() || a.session_epoch <= *session_epoch),
-        Principal::Service {
-            service_account_id, ..
-        } => service_account::Entity::find_by_id(*service_account_id)
-            .one(conn)
-            .await?
-            .is_some(),
-        Principal::Anonymous => false,
-    };
-    if !exists {
-        return Err(AppError::Unauthenticated);
-    }
-    // A sign-in link's session watches only while its link holds.
-    if let (Some(acc), Some(scope)) = (c.principal.account_id(), c.principal.scope()) {
-        if !crate::domain::authn::scope_holds(&c.state, acc, &scope).await? {
-            return Err(AppError::Unauthenticated);
-        }
-    }
-    let st = standing_in(conn, &c.principal, org_id).await?;
-    st.require(st.billing())
-}
-
-fn concerns(principal: &Principal, e: &Event) -> bool {
-    match e {
-        Event::AccessChanged {
-            account_id,
-            service_account_id,
-            ..
-        } => {
-            (account_id.is_some() && *account_id == principal.account_id())
-                || (service_account_id.is_some()
-                    && *service_account_id == principal.service_account_id())
-        }
-        Event::Seat(_) => false,
     }
 }
 
@@ -139,7 +86,7 @@ impl SubscriptionRoot {
         let rx = c.state.events.subscribe();
         {
             let _turn = c.state.events.admit().await;
-            allowed(&c, org_id).await?;
+            may_watch_seats(&c, org_id).await?;
         }
         let live = Live::new(c.state.metrics.clone());
         struct S {
@@ -176,7 +123,7 @@ impl SubscriptionRoot {
                         // inlined it would sit in every idle subscription's
                         // state (thousands of them) while it waits on recv.
                         if concerns(&s.c.principal, &e)
-                            && Box::pin(allowed(&s.c, s.org_id)).await.is_err()
+                            && Box::pin(may_watch_seats(&s.c, s.org_id)).await.is_err()
                         {
                             return None;
                         }

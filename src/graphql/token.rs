@@ -3,15 +3,14 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::Account;
 use super::ids;
 use super::organization::Organization;
-use super::pagination::{Page, PageArgs, TotalCount};
+use super::pagination::{PageArgs, PageQuery};
 use crate::connection;
-use crate::domain::authz::standing;
+use crate::domain::read::{accounts, tokens as read};
 use crate::domain::{tokens, Caller};
 use crate::entity::access_token;
 use crate::error::{AppError, AppResult};
@@ -31,12 +30,10 @@ impl AccessToken {
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let c = ctx.data::<Caller>()?;
-        let acc = c
-            .loaders
-            .account(self.0.account_id)
+        let acc = accounts::through_row(c, self.0.account_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(Account::visible(acc))
+        Ok(acc.into())
     }
     /// Name chosen at issue time.
     async fn name(&self) -> Option<&str> {
@@ -63,7 +60,7 @@ impl AccessToken {
     }
     async fn active(&self, ctx: &Context<'_>) -> Result<bool> {
         let c = ctx.data::<Caller>()?;
-        Ok(self.0.revoked_at.is_none() && self.0.expires_at > c.now())
+        Ok(read::is_active(&self.0, c.now()))
     }
 }
 
@@ -75,56 +72,21 @@ pub async fn list(
     account: Option<ID>,
     active: Option<bool>,
 ) -> AppResult<AccessTokenConnection> {
-    let page = Page::parse(&args, "AccessToken", c.state.cursor_key.clone())?;
-    let st = standing(c, org_id).await?;
-    st.require(true)?;
-    let mut sel =
-        access_token::Entity::find().filter(access_token::Column::OrganizationId.eq(org_id));
-    if let Some(a) = &account {
-        let id = ids::decode(a, "Account", &["account"])?;
-        sel = sel.filter(access_token::Column::AccountId.eq(id));
-    }
-    if !st.admin() {
-        let me = c.principal.account_id().unwrap_or(Uuid::nil());
-        sel = sel.filter(access_token::Column::AccountId.eq(me));
-    }
-    if let Some(a) = active {
-        let now = c.now();
-        sel = sel.filter(if a {
-            Condition::all()
-                .add(access_token::Column::RevokedAt.is_null())
-                .add(access_token::Column::ExpiresAt.gt(now))
-        } else {
-            Condition::any()
-                .add(access_token::Column::RevokedAt.is_not_null())
-                .add(access_token::Column::ExpiresAt.lte(now))
-        });
-    }
-    let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
-    let rows = page
-        .apply(sel, access_token::Column::Id)
-        .all(&c.state.db.conn)
-        .await?;
+    let q = PageQuery::parse(&args, "AccessToken", c.state.cursor_key.clone())?;
+    // Before the account's ID: a caller who may not list learns nothing of it.
+    read::may_list(c, org_id).await?;
+    let account = account
+        .as_ref()
+        .map(|a| ids::decode(a, "Account", &["account"]))
+        .transpose()?;
+    let filter = read::TokenFilter { account, active };
+    let page = read::list(c, org_id, &q.request, &filter).await?;
     Ok(AccessTokenConnection::build(
-        &page,
-        rows,
+        &q,
+        page,
         |t| t.id,
         AccessToken,
-        total,
     ))
-}
-
-/// For node(id:): visible to the token's owner and the organization's admins.
-pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<AccessToken>> {
-    let Some(t) = access_token::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let st = standing(c, t.organization_id).await?;
-    let own = c.principal.account_id() == Some(t.account_id);
-    Ok((st.visible() && (st.admin() || own)).then_some(AccessToken(t)))
 }
 
 #[derive(InputObject)]

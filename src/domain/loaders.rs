@@ -1,6 +1,8 @@
 //! Per-request dataloaders: a page of N rows costs the same few SQL
-//! statements as a page of 1. Created per request so cached rows never
-//! outlive the request or cross principals.
+//! statements as a page of 1. Created per request (with its `Caller`) so
+//! cached rows never outlive the request or cross principals. They use
+//! async-graphql's dataloader as a batching utility only: keys and values
+//! are ids and rows.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -105,8 +107,7 @@ fn db_err(e: Arc<sea_orm::DbErr>) -> AppError {
 }
 
 impl Loaders {
-    pub fn new(conn: &DatabaseConnection) -> Self {
-        let conn = conn.clone();
+    pub fn new(conn: DatabaseConnection) -> Self {
         Loaders(Arc::new(Inner {
             accounts: new_loader::<_, Uuid>(ById {
                 conn: conn.clone(),

@@ -1,0 +1,87 @@
+//! Seats: the organization's assignments and count, a member's seat, and
+//! who assigned it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::accounts::{self, AccountView};
+use crate::domain::organizations::seats_used;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::Caller;
+use crate::entity::seat;
+use crate::error::AppResult;
+
+/// A seat as a read knows it.
+#[derive(Clone, Debug)]
+pub enum SeatView {
+    /// The whole row.
+    Whole(seat::Model),
+    /// Only whose it is and since when: a members page whose query shows
+    /// nothing else of the seat reads no more (`assigned_by` then loads
+    /// the row).
+    AssignedAt {
+        organization_id: Uuid,
+        account_id: Uuid,
+        assigned_at: DateTime<Utc>,
+    },
+}
+
+impl From<seat::Model> for SeatView {
+    fn from(m: seat::Model) -> Self {
+        SeatView::Whole(m)
+    }
+}
+
+impl SeatView {
+    pub fn account_id(&self) -> Uuid {
+        match self {
+            SeatView::Whole(m) => m.account_id,
+            SeatView::AssignedAt { account_id, .. } => *account_id,
+        }
+    }
+
+    pub fn assigned_at(&self) -> DateTime<Utc> {
+        match self {
+            SeatView::Whole(m) => m.assigned_at,
+            SeatView::AssignedAt { assigned_at, .. } => *assigned_at,
+        }
+    }
+}
+
+/// The seat's holder: whoever sees a seat sees the organization it is in.
+pub async fn holder(c: &Caller, s: &SeatView) -> AppResult<AccountView> {
+    accounts::of_row(c, s.account_id(), "seat").await
+}
+
+/// The account that assigned the seat (None: a service account did, or
+/// the account is gone); its email as `accounts::named` shows it.
+pub async fn assigned_by(c: &Caller, s: &SeatView) -> AppResult<Option<AccountView>> {
+    let by = match s {
+        SeatView::Whole(m) => m.assigned_by_account_id,
+        SeatView::AssignedAt {
+            organization_id,
+            account_id,
+            ..
+        } => of_member(c, *organization_id, *account_id)
+            .await?
+            .and_then(|s| s.assigned_by_account_id),
+    };
+    accounts::named(c, by).await
+}
+
+/// A member's seat (None: holds none), through the request's loader.
+pub async fn of_member(c: &Caller, org: Uuid, account: Uuid) -> AppResult<Option<seat::Model>> {
+    c.loaders.seat(org, account).await
+}
+
+/// Seats assigned in the organization (`SeatPool.assignments`).
+pub async fn assignments(c: &Caller, org: Uuid, req: &PageRequest) -> AppResult<Page<seat::Model>> {
+    let sel = seat::Entity::find().filter(seat::Column::OrganizationId.eq(org));
+    req.read(&c.state.db.conn, sel, seat::Column::Id).await
+}
+
+/// How many seats are assigned now.
+pub async fn used(c: &Caller, org: Uuid) -> AppResult<i64> {
+    seats_used(&c.state.db.conn, org).await
+}

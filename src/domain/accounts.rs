@@ -179,7 +179,7 @@ pub async fn end_provisioned_access(
 ) -> AppResult<()> {
     use crate::entity::{access_token, membership, service_account};
     use crate::events::Event;
-    use crate::graphql::ids;
+    use crate::graphql::ids::{self, NodeKind};
     use sea_orm::sea_query::Expr;
     use serde_json::json;
     let actor = Principal::person(account_id, false);
@@ -199,7 +199,7 @@ pub async fn end_provisioned_access(
             action: "token.revoke",
             actor: &actor,
             target_account_id: Some(t.account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "via": "account.claim" }),
+            data: json!({ "token": ids::encode(NodeKind::AccessToken, t.id).0, "prefix": t.prefix, "via": "account.claim" }),
         })
         .await?;
     }
@@ -216,7 +216,7 @@ pub async fn end_provisioned_access(
             action: "service_account.delete",
             actor: &actor,
             target_account_id: None,
-            data: json!({ "serviceAccount": ids::encode("ServiceAccount", sa.id).0, "name": sa.name, "clientId": sa.client_id, "via": "account.claim" }),
+            data: json!({ "serviceAccount": ids::encode(NodeKind::ServiceAccount, sa.id).0, "name": sa.name, "clientId": sa.client_id, "via": "account.claim" }),
         })
         .await?;
         tx.emit(Event::AccessChanged {

@@ -25,11 +25,20 @@ pub async fn record<C: ConnectionTrait>(tx: &C, at: DateTime<Utc>, e: Event<'_>)
     if let (Some(s), Value::Object(map)) = (e.actor.scope(), &mut data) {
         map.insert(
             "impersonatedBy".into(),
-            Value::String(crate::graphql::ids::encode("Account", s.actor_account_id).0),
+            Value::String(
+                crate::graphql::ids::encode(
+                    crate::graphql::ids::NodeKind::Account,
+                    s.actor_account_id,
+                )
+                .0,
+            ),
         );
         map.insert(
             "signInToken".into(),
-            Value::String(crate::graphql::ids::encode("SignInToken", s.link_id).0),
+            Value::String(
+                crate::graphql::ids::encode(crate::graphql::ids::NodeKind::SignInToken, s.link_id)
+                    .0,
+            ),
         );
     }
     audit_event::ActiveModel {

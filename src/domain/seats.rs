@@ -16,7 +16,7 @@ use crate::db::lock_org;
 use crate::entity::{access_token, account, membership, organization, seat};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, SeatChangeKind};
-use crate::graphql::ids;
+use crate::graphql::ids::{self, NodeKind};
 
 /// One item of a bulk seat operation: the account and its seat, or an error.
 pub struct SeatOutcome {
@@ -35,7 +35,7 @@ fn parse_accounts(accounts: &[async_graphql::ID]) -> AppResult<Vec<Result<Uuid, 
     Ok(accounts
         .iter()
         .enumerate()
-        .map(|(i, id)| ids::decode(id, "Account", &["accounts", &i.to_string()]))
+        .map(|(i, id)| ids::decode(id, NodeKind::Account, &["accounts", &i.to_string()]))
         .collect())
 }
 
@@ -201,7 +201,7 @@ pub async fn revoke_tokens_of<C: ConnectionTrait>(
             action: "token.revoke",
             actor: &c.principal,
             target_account_id: Some(account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "reason": reason }),
+            data: json!({ "token": ids::encode(NodeKind::AccessToken, t.id).0, "prefix": t.prefix, "reason": reason }),
         })
         .await?;
     }

@@ -131,7 +131,7 @@ pub async fn delete(c: &Caller, id: Uuid) -> AppResult<Uuid> {
         action: "service_account.delete",
         actor: &c.principal,
         target_account_id: None,
-        data: json!({ "serviceAccount": crate::graphql::ids::encode("ServiceAccount", sa.id).0, "name": sa.name, "clientId": sa.client_id }),
+        data: json!({ "serviceAccount": crate::graphql::ids::encode(crate::graphql::ids::NodeKind::ServiceAccount, sa.id).0, "name": sa.name, "clientId": sa.client_id }),
     })
     .await?;
     tx.emit(crate::events::Event::AccessChanged {

@@ -30,13 +30,13 @@ use crate::db::WriteTx;
 use crate::entity::{account, membership, sign_in_token};
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
-use crate::graphql::ids;
+use crate::graphql::ids::{self, NodeKind};
 
 pub const MIN_LIFETIME: i64 = 60;
 pub const MAX_LIFETIME: i64 = 7 * 24 * 3600;
 
 fn link_ref(id: Uuid) -> serde_json::Value {
-    json!(ids::encode("SignInToken", id).0)
+    json!(ids::encode(NodeKind::SignInToken, id).0)
 }
 
 /// The minter as a person (not a service account, not a scoped session).

@@ -20,7 +20,7 @@ use crate::auth::{tokens, Principal};
 use crate::db::lock_org;
 use crate::entity::{access_token, membership, organization, seat, service_account, sign_in_token};
 use crate::error::{AppError, AppResult};
-use crate::graphql::ids;
+use crate::graphql::ids::{self, NodeKind};
 use crate::usage::UsageMetric;
 
 pub const MAX_SCOPES: usize = 20;
@@ -171,7 +171,7 @@ pub async fn issue_in<C: ConnectionTrait>(
         action: "token.issue",
         actor: &c.principal,
         target_account_id: Some(account_id),
-        data: json!({ "token": ids::encode("AccessToken", model.id).0, "prefix": model.prefix, "expiresAt": expires_at, "scopes": scopes }),
+        data: json!({ "token": ids::encode(NodeKind::AccessToken, model.id).0, "prefix": model.prefix, "expiresAt": expires_at, "scopes": scopes }),
     })
     .await?;
     Ok((model, secret))
@@ -257,7 +257,7 @@ pub async fn revoke_access_token(c: &Caller, token_id: Uuid) -> AppResult<access
             action: "token.revoke",
             actor: &c.principal,
             target_account_id: Some(t.account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix }),
+            data: json!({ "token": ids::encode(NodeKind::AccessToken, t.id).0, "prefix": t.prefix }),
         },
     )
     .await?;
@@ -310,7 +310,7 @@ pub async fn sync_access_tokens(
                 action: "token.sync",
                 actor: &c.principal,
                 target_account_id: Some(t.account_id),
-                data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix,
+                data: json!({ "token": ids::encode(NodeKind::AccessToken, t.id).0, "prefix": t.prefix,
                 "expiresAt": { "before": t.expires_at, "after": target } }),
             },
         )
@@ -403,7 +403,7 @@ pub async fn revoke_by_holder(state: &AppState, secret: &str) -> AppResult<()> {
             action: "token.revoke",
             actor: &holder,
             target_account_id: Some(t.account_id),
-            data: json!({ "token": ids::encode("AccessToken", t.id).0, "prefix": t.prefix, "via": "oauth/revoke" }),
+            data: json!({ "token": ids::encode(NodeKind::AccessToken, t.id).0, "prefix": t.prefix, "via": "oauth/revoke" }),
         })
         .await?;
     }

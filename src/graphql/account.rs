@@ -11,7 +11,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::member::{Membership, MembershipConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
 use super::plain::{Plain, Walk};
@@ -181,7 +181,7 @@ impl Plain for AccountRow<'_> {
             return None;
         }
         Some(match name {
-            "id" => Value::String(ids::encode("Account", v.id).0),
+            "id" => Value::String(ids::encode(NodeKind::Account, v.id).0),
             "kind" => enum_value(AccountKind::from_db(&v.kind)),
             "email" if self.email_visible => text(&v.email),
             "email" => Value::Null,
@@ -215,7 +215,7 @@ impl Account {
 #[Object]
 impl Account {
     pub async fn id(&self) -> ID {
-        ids::encode("Account", self.model.id)
+        ids::encode(NodeKind::Account, self.model.id)
     }
     async fn kind(&self, ctx: &Context<'_>) -> Result<AccountKind> {
         Ok(AccountKind::from_db(

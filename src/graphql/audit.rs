@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::pagination::{Page, PageArgs, TotalCount};
 use super::service_account::ServiceAccount;
 use crate::connection;
@@ -51,7 +51,7 @@ async fn account_of(c: &Caller, org: Option<Uuid>, id: Option<Uuid>) -> Result<O
 #[Object]
 impl AuditEvent {
     pub async fn id(&self) -> ID {
-        ids::encode("AuditEvent", self.model.id)
+        ids::encode(NodeKind::AuditEvent, self.model.id)
     }
     /// Dotted verb, e.g. seat.assign, member.role_update, token.revoke.
     async fn action(&self) -> &str {
@@ -151,8 +151,8 @@ pub async fn list(
     }
     if let Some(actor) = actor {
         sel = match ids::parse(actor.as_str()) {
-            Some(("Account", id)) => sel.filter(audit_event::Column::ActorAccountId.eq(id)),
-            Some(("ServiceAccount", id)) => {
+            Some((NodeKind::Account, id)) => sel.filter(audit_event::Column::ActorAccountId.eq(id)),
+            Some((NodeKind::ServiceAccount, id)) => {
                 sel.filter(audit_event::Column::ActorServiceAccountId.eq(id))
             }
             // An ID of another kind names no actor: nothing matches.

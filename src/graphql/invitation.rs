@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::{can_see_account, Account};
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::Organization;
 use super::pagination::{Page, PageArgs, TotalCount};
@@ -28,7 +28,7 @@ connection!(InvitationConnection, InvitationEdge, Invitation);
 #[Object]
 impl Invitation {
     pub async fn id(&self) -> ID {
-        ids::encode("Invitation", self.0.id)
+        ids::encode(NodeKind::Invitation, self.0.id)
     }
     /// For members of the organization (and site admins, its service
     /// accounts). A token holder who is not gets NOT_FOUND here and reads
@@ -244,7 +244,11 @@ impl InvitationMutations {
         input: InviteMembersInput,
     ) -> Result<InviteMembersPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let invitees = input.invitees.unwrap_or_default();
         validate::bulk_len("invitees", invitees.len())?;
         // Both limits of the file are checked before any row is processed.
@@ -335,7 +339,7 @@ async fn change(
     let ids = input
         .ids
         .iter()
-        .map(|id| ids::decode(id, "Invitation", &[]))
+        .map(|id| ids::decode(id, NodeKind::Invitation, &[]))
         .collect();
     let out = invitations::change(c, ids, what).await?;
     Ok(InvitationResultsPayload {

@@ -8,7 +8,7 @@ use async_graphql::{Context, Object, Result, ScalarType, Value, ID};
 use chrono::{DateTime, Utc};
 
 use super::account::{Account, AccountRow, AccountView};
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::plain::{Plain, Walk};
 use super::seat::{Seat, SeatRow};
@@ -69,7 +69,7 @@ impl Plain for Membership {
 
     fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value> {
         Some(match field.name.node.as_str() {
-            "id" => Value::String(ids::encode("Membership", self.model.id).0),
+            "id" => Value::String(ids::encode(NodeKind::Membership, self.model.id).0),
             "role" => enum_value(Role::from_db(&self.model.role)),
             "joinedAt" => self.model.created_at.to_value(),
             "seat" => {
@@ -101,7 +101,7 @@ impl Plain for Membership {
 #[Object]
 impl Membership {
     pub async fn id(&self) -> ID {
-        ids::encode("Membership", self.model.id)
+        ids::encode(NodeKind::Membership, self.model.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Organization::load(ctx, self.model.organization_id).await

@@ -3,7 +3,7 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::Organization;
 use crate::domain::members::{self, AccountRef};
@@ -85,13 +85,17 @@ impl MemberMutations {
         input: AddMemberInput,
     ) -> Result<AddMemberPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let account = if input.account.contains('@') {
             AccountRef::Email(validate::email("account", &input.account)?)
         } else {
             AccountRef::Id(ids::decode(
                 &ID(input.account.clone()),
-                "Account",
+                NodeKind::Account,
                 &["account"],
             )?)
         };
@@ -108,7 +112,11 @@ impl MemberMutations {
         input: CreateUserInput,
     ) -> Result<CreateUserPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let (acc, m) = members::create_user(
             c,
             org,
@@ -133,8 +141,12 @@ impl MemberMutations {
         input: UpdateMemberRoleInput,
     ) -> Result<UpdateMemberRolePayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
-        let acc = ids::decode(&input.account, "Account", &["account"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
+        let acc = ids::decode(&input.account, NodeKind::Account, &["account"])?;
         let m = members::update_role(c, org, acc, input.role).await?;
         Ok(UpdateMemberRolePayload {
             membership: Membership::new(m, None),
@@ -147,11 +159,15 @@ impl MemberMutations {
         input: RemoveMemberInput,
     ) -> Result<RemoveMemberPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
-        let acc = ids::decode(&input.account, "Account", &["account"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
+        let acc = ids::decode(&input.account, NodeKind::Account, &["account"])?;
         members::remove_member(c, org, acc).await?;
         Ok(RemoveMemberPayload {
-            removed_account_id: ids::encode("Account", acc),
+            removed_account_id: ids::encode(NodeKind::Account, acc),
         })
     }
 
@@ -161,7 +177,11 @@ impl MemberMutations {
         input: LeaveOrganizationInput,
     ) -> Result<LeaveOrganizationPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let org = members::leave(c, org).await?;
         Ok(LeaveOrganizationPayload {
             organization: Organization(org),

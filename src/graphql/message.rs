@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::{can_see_account, Account};
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::pagination::{Page, PageArgs, TotalCount};
 use crate::connection;
@@ -27,7 +27,7 @@ connection!(MessageConnection, MessageEdge, Message);
 #[Object]
 impl Message {
     pub async fn id(&self) -> ID {
-        ids::encode("Message", self.0.id)
+        ids::encode(NodeKind::Message, self.0.id)
     }
     /// NOT_FOUND once the reader no longer belongs to the organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
@@ -141,7 +141,11 @@ impl MessageMutations {
         input: MessageMembersInput,
     ) -> Result<MessageMembersPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let (_, recipients) =
             messages::message_members(c, org, &input.subject, &input.body).await?;
         Ok(MessageMembersPayload { recipients })

@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::account::{AccountCols, AccountView};
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::member::{KnownSeat, Membership, MembershipConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
 use crate::connection;
@@ -138,7 +138,7 @@ fn escape_like(s: &str) -> String {
 #[Object]
 impl Organization {
     pub async fn id(&self) -> ID {
-        ids::encode("Organization", self.0.id)
+        ids::encode(NodeKind::Organization, self.0.id)
     }
     /// URL identifier: 1-39 chars of a-z, 0-9 and '-', starts with a letter, globally unique, immutable.
     async fn handle(&self) -> &str {
@@ -489,7 +489,7 @@ impl Organization {
 
     async fn member(&self, ctx: &Context<'_>, account: ID) -> Result<Option<Membership>> {
         let c = ctx.data::<Caller>()?;
-        let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {
+        let Ok(account_id) = ids::decode(&account, NodeKind::Account, &["account"]) else {
             return Ok(None);
         };
         Ok(c.loaders

@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelec
 use uuid::Uuid;
 
 use super::account::{can_see_account, Account};
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::{Organization, OrganizationConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
@@ -83,8 +83,8 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
         return Ok(None);
     };
     Ok(match kind {
-        "Organization" => visible_org(c, uuid).await?.map(Node::Organization),
-        "Account" => {
+        NodeKind::Organization => visible_org(c, uuid).await?.map(Node::Organization),
+        NodeKind::Account => {
             if can_see_account(c, uuid).await? {
                 c.loaders
                     .account(uuid)
@@ -94,7 +94,7 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
                 None
             }
         }
-        "Membership" => {
+        NodeKind::Membership => {
             let Some(m) = membership::Entity::find_by_id(uuid)
                 .one(&c.state.db.conn)
                 .await?
@@ -107,19 +107,18 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
                 None
             }
         }
-        "AccessToken" => super::token::visible(c, uuid).await?.map(Node::AccessToken),
-        "ServiceAccount" => super::service_account::visible(c, uuid)
+        NodeKind::AccessToken => super::token::visible(c, uuid).await?.map(Node::AccessToken),
+        NodeKind::ServiceAccount => super::service_account::visible(c, uuid)
             .await?
             .map(Node::ServiceAccount),
-        "Invitation" => super::invitation::node(c, uuid)
+        NodeKind::Invitation => super::invitation::node(c, uuid)
             .await?
             .map(Node::Invitation),
-        "Message" => super::message::node(c, uuid).await?.map(Node::Message),
-        "AuditEvent" => super::audit::visible(c, uuid).await?.map(Node::AuditEvent),
-        "SignInToken" => crate::domain::signin::visible(c, uuid)
+        NodeKind::Message => super::message::node(c, uuid).await?.map(Node::Message),
+        NodeKind::AuditEvent => super::audit::visible(c, uuid).await?.map(Node::AuditEvent),
+        NodeKind::SignInToken => crate::domain::signin::visible(c, uuid)
             .await?
             .map(|l| Node::SignInToken(super::signin::SignInToken(l))),
-        _ => None,
     })
 }
 
@@ -257,7 +256,7 @@ impl QueryRoot {
 
     async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Account>> {
         let c = ctx.data::<Caller>()?;
-        let Ok(uuid) = ids::decode(&id, "Account", &["id"]) else {
+        let Ok(uuid) = ids::decode(&id, NodeKind::Account, &["id"]) else {
             return Ok(None);
         };
         if !can_see_account(c, uuid).await? {

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::pagination::{Page, PageArgs, TotalCount};
 use super::plain::{Plain, Walk};
 use super::user_error::UserError;
@@ -227,7 +227,11 @@ impl SeatMutations {
         input: SeatAccountsInput,
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         Ok(payload(seats::assign_seats(c, org, &input.accounts).await?))
     }
 
@@ -237,7 +241,11 @@ impl SeatMutations {
         input: SeatAccountsInput,
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         Ok(payload(seats::revoke_seats(c, org, &input.accounts).await?))
     }
 }

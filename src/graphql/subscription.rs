@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use crate::auth::Principal;
 use crate::domain::authz::standing_in;
@@ -134,7 +134,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<SeatChangeEvent>>> {
         let c = ctx.data::<Caller>()?.clone();
         let expiry = ctx.data_opt::<SessionExpiry>().copied();
-        let org_id = ids::decode(&organization, "Organization", &["organization"])?;
+        let org_id = ids::decode(&organization, NodeKind::Organization, &["organization"])?;
         // Subscribe before checking, so nothing committed after the check is missed.
         let rx = c.state.events.subscribe();
         {

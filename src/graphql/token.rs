@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::pagination::{Page, PageArgs, TotalCount};
 use crate::connection;
@@ -24,7 +24,7 @@ connection!(AccessTokenConnection, AccessTokenEdge, AccessToken);
 #[Object]
 impl AccessToken {
     pub async fn id(&self) -> ID {
-        ids::encode("AccessToken", self.0.id)
+        ids::encode(NodeKind::AccessToken, self.0.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Organization::load(ctx, self.0.organization_id).await
@@ -81,7 +81,7 @@ pub async fn list(
     let mut sel =
         access_token::Entity::find().filter(access_token::Column::OrganizationId.eq(org_id));
     if let Some(a) = &account {
-        let id = ids::decode(a, "Account", &["account"])?;
+        let id = ids::decode(a, NodeKind::Account, &["account"])?;
         sel = sel.filter(access_token::Column::AccountId.eq(id));
     }
     if !st.admin() {
@@ -175,11 +175,15 @@ impl TokenMutations {
         input: IssueAccessTokenInput,
     ) -> Result<IssueAccessTokenPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let account = input
             .account
             .as_ref()
-            .map(|a| ids::decode(a, "Account", &["account"]))
+            .map(|a| ids::decode(a, NodeKind::Account, &["account"]))
             .transpose()?;
         let (t, secret) = tokens::issue_access_token(
             c,
@@ -204,7 +208,7 @@ impl TokenMutations {
         input: RevokeAccessTokenInput,
     ) -> Result<RevokeAccessTokenPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.id, "AccessToken", &["id"])?;
+        let id = ids::decode(&input.id, NodeKind::AccessToken, &["id"])?;
         Ok(RevokeAccessTokenPayload {
             access_token: AccessToken(tokens::revoke_access_token(c, id).await?),
         })
@@ -217,13 +221,17 @@ impl TokenMutations {
         input: SyncAccessTokensInput,
     ) -> Result<SyncAccessTokensPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let accounts = input
             .accounts
             .map(|v| {
                 v.iter()
                     .enumerate()
-                    .map(|(i, a)| ids::decode(a, "Account", &["accounts", &i.to_string()]))
+                    .map(|(i, a)| ids::decode(a, NodeKind::Account, &["accounts", &i.to_string()]))
                     .collect::<AppResult<Vec<_>>>()
             })
             .transpose()?;

@@ -21,7 +21,7 @@ use crate::domain::service_accounts::{authenticate_client, ClientCheck};
 use crate::domain::signin;
 use crate::domain::tokens::{self, Introspector};
 use crate::entity::service_account;
-use crate::graphql::ids;
+use crate::graphql::ids::{self, NodeKind};
 use crate::usage::UsageMetric;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -173,7 +173,7 @@ pub async fn introspect(
             let scopes: Vec<String> = serde_json::from_str(&i.token.scopes).unwrap_or_default();
             axum::Json(json!({
                 "active": true,
-                "sub": ids::encode("Account", i.token.account_id).0,
+                "sub": ids::encode(NodeKind::Account, i.token.account_id).0,
                 "org": i.org_handle,
                 "scope": scopes.join(" "),
                 "exp": i.expires_at.timestamp(),

@@ -34,7 +34,7 @@ pub async fn insert<C: ConnectionTrait>(
     let id = Uuid::now_v7();
     let model = account::ActiveModel {
         id: Set(id),
-        kind: Set(kind.as_str().to_string()),
+        kind: Set(kind),
         email: Set(n.email),
         first_name: Set(n.first_name),
         last_name: Set(n.last_name),

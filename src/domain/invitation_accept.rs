@@ -8,9 +8,10 @@ use serde_json::json;
 
 use super::accounts::{self, NewAccount};
 use super::invitations::InvitationStatus;
-use super::{audit, validate, Caller, Role};
+use super::{audit, validate, Caller};
 use crate::auth::{tokens, Principal};
 use crate::db::lock_org;
+use crate::entity::enums::StoredInvitationStatus;
 use crate::entity::{account, invitation, membership};
 use crate::error::{on_unique, AppError, AppResult};
 use crate::usage::UsageMetric;
@@ -119,12 +120,12 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
             (acc, false)
         }
     };
-    let role = Role::from_db(&inv.role);
+    let role = inv.role;
     let m = membership::Model {
         id: uuid::Uuid::now_v7(),
         organization_id: inv.organization_id,
         account_id: acc.id,
-        role: role.as_str().into(),
+        role,
         created_at: now,
     };
     membership::Entity::insert(membership::ActiveModel::from(m.clone()))
@@ -140,7 +141,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
     let org_id = inv.organization_id;
     let inv_id = inv.id;
     let mut am: invitation::ActiveModel = inv.into();
-    am.status = Set("ACCEPTED".into());
+    am.status = Set(StoredInvitationStatus::Accepted);
     am.responded_at = Set(Some(now));
     am.accepted_account_id = Set(Some(acc.id));
     am.update(&*tx).await?;
@@ -157,7 +158,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         ),
     ];
     if created {
-        events.insert(0, ("account.create", json!({ "kind": acc.kind })));
+        events.insert(0, ("account.create", json!({ "kind": acc.kind.as_str() })));
     }
     for (action, data) in events {
         audit::record(
@@ -233,7 +234,7 @@ pub async fn decline(c: &Caller, token: &str) -> AppResult<invitation::Model> {
         .ok_or(AppError::NotFound)?;
     usable(&inv, c)?;
     let mut am: invitation::ActiveModel = inv.into();
-    am.status = Set("DECLINED".into());
+    am.status = Set(StoredInvitationStatus::Declined);
     am.responded_at = Set(Some(now));
     let inv = am.update(&*tx).await?;
     audit::record(

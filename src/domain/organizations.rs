@@ -92,7 +92,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.id),
         account_id: Set(account_id),
-        role: Set(Role::Admin.as_str().into()),
+        role: Set(Role::Admin),
         created_at: Set(now),
     })
     .exec_without_returning(&*tx)
@@ -117,7 +117,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
             action: "member.add",
             actor: &c.principal,
             target_account_id: Some(account_id),
-            data: json!({ "role": "ADMIN" }),
+            data: json!({ "role": Role::Admin.as_str() }),
         },
     )
     .await?;

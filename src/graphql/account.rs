@@ -11,12 +11,13 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::enums::AccountKind;
 use super::ids::{self, NodeKind};
 use super::member::{Membership, MembershipConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
 use super::plain::{Plain, Walk};
 use crate::auth::Principal;
-use crate::domain::{AccountKind, Caller};
+use crate::domain::Caller;
 use crate::entity::{account, membership};
 use crate::error::AppResult;
 
@@ -25,7 +26,7 @@ use crate::error::AppResult;
 #[derive(Clone)]
 pub struct AccountView {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: crate::domain::AccountKind,
     pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -182,7 +183,7 @@ impl Plain for AccountRow<'_> {
         }
         Some(match name {
             "id" => Value::String(ids::encode(NodeKind::Account, v.id).0),
-            "kind" => enum_value(AccountKind::from_db(&v.kind)),
+            "kind" => enum_value(AccountKind::from(v.kind)),
             "email" if self.email_visible => text(&v.email),
             "email" => Value::Null,
             "firstName" => text(&v.first_name),
@@ -218,9 +219,7 @@ impl Account {
         ids::encode(NodeKind::Account, self.model.id)
     }
     async fn kind(&self, ctx: &Context<'_>) -> Result<AccountKind> {
-        Ok(AccountKind::from_db(
-            &self.view(ctx, AccountCols::KIND).await?.kind,
-        ))
+        Ok(self.view(ctx, AccountCols::KIND).await?.kind.into())
     }
     /// Null for MANAGED accounts.
     async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {

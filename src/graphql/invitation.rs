@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::account::{can_see_account, Account};
+use super::enums::{self, Role};
 use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::Organization;
@@ -16,7 +17,8 @@ use crate::connection;
 use crate::domain::authz::standing;
 use crate::domain::invitation_accept::{self, Accept};
 use crate::domain::invitations::{self, Change, InvitationStatus, Invitee, Outcome};
-use crate::domain::{invite_csv, validate, Caller, Role};
+use crate::domain::{invite_csv, validate, Caller};
+use crate::entity::enums::StoredInvitationStatus as Stored;
 use crate::entity::invitation;
 use crate::error::{AppError, AppResult};
 
@@ -54,11 +56,11 @@ impl Invitation {
         &self.0.email
     }
     async fn role(&self) -> Role {
-        Role::from_db(&self.0.role)
+        self.0.role.into()
     }
-    async fn status(&self, ctx: &Context<'_>) -> Result<InvitationStatus> {
+    async fn status(&self, ctx: &Context<'_>) -> Result<enums::InvitationStatus> {
         let c = ctx.data::<Caller>()?;
-        Ok(InvitationStatus::of(&self.0, c.now()))
+        Ok(InvitationStatus::of(&self.0, c.now()).into())
     }
     async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let c = ctx.data::<Caller>()?;
@@ -115,14 +117,20 @@ pub async fn list(
     sel = match status {
         None => sel,
         Some(InvitationStatus::Pending) => sel
-            .filter(invitation::Column::Status.eq("PENDING"))
+            .filter(invitation::Column::Status.eq(Stored::Pending))
             .filter(invitation::Column::ExpiresAt.gte(now)),
         Some(InvitationStatus::Expired) => sel
-            .filter(invitation::Column::Status.eq("PENDING"))
+            .filter(invitation::Column::Status.eq(Stored::Pending))
             .filter(invitation::Column::ExpiresAt.lt(now)),
-        Some(InvitationStatus::Accepted) => sel.filter(invitation::Column::Status.eq("ACCEPTED")),
-        Some(InvitationStatus::Declined) => sel.filter(invitation::Column::Status.eq("DECLINED")),
-        Some(InvitationStatus::Revoked) => sel.filter(invitation::Column::Status.eq("REVOKED")),
+        Some(InvitationStatus::Accepted) => {
+            sel.filter(invitation::Column::Status.eq(Stored::Accepted))
+        }
+        Some(InvitationStatus::Declined) => {
+            sel.filter(invitation::Column::Status.eq(Stored::Declined))
+        }
+        Some(InvitationStatus::Revoked) => {
+            sel.filter(invitation::Column::Status.eq(Stored::Revoked))
+        }
     };
     let total = TotalCount::of(c.state.db.conn.clone(), sel.clone());
     let rows = page
@@ -267,7 +275,7 @@ impl InvitationMutations {
             .map(|(n, i)| {
                 Ok(Invitee {
                     email: i.email,
-                    role: i.role.unwrap_or(Role::Member),
+                    role: i.role.unwrap_or(Role::Member).into(),
                     field: vec!["invitees".into(), n.to_string()],
                 })
             })

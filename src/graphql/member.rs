@@ -8,12 +8,13 @@ use async_graphql::{Context, Object, Result, ScalarType, Value, ID};
 use chrono::{DateTime, Utc};
 
 use super::account::{Account, AccountRow, AccountView};
+use super::enums::Role;
 use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::plain::{Plain, Walk};
 use super::seat::{Seat, SeatRow};
 use crate::connection;
-use crate::domain::{Caller, Role};
+use crate::domain::Caller;
 use crate::entity::{membership, seat};
 use crate::error::AppError;
 
@@ -70,7 +71,7 @@ impl Plain for Membership {
     fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value> {
         Some(match field.name.node.as_str() {
             "id" => Value::String(ids::encode(NodeKind::Membership, self.model.id).0),
-            "role" => enum_value(Role::from_db(&self.model.role)),
+            "role" => enum_value(Role::from(self.model.role)),
             "joinedAt" => self.model.created_at.to_value(),
             "seat" => {
                 let at = match &self.seat {
@@ -122,7 +123,7 @@ impl Membership {
         Ok(Account::visible(acc))
     }
     async fn role(&self) -> Role {
-        Role::from_db(&self.model.role)
+        self.model.role.into()
     }
     async fn joined_at(&self) -> DateTime<Utc> {
         self.model.created_at

@@ -3,11 +3,12 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::account::Account;
+use super::enums::Role;
 use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::Organization;
 use crate::domain::members::{self, AccountRef};
-use crate::domain::{validate, Caller, Role};
+use crate::domain::{validate, Caller};
 
 #[derive(InputObject)]
 pub struct AddMemberInput {
@@ -99,7 +100,8 @@ impl MemberMutations {
                 &["account"],
             )?)
         };
-        let m = members::add_member(c, org, account, input.role.unwrap_or(Role::Member)).await?;
+        let m =
+            members::add_member(c, org, account, input.role.unwrap_or(Role::Member).into()).await?;
         Ok(AddMemberPayload {
             membership: Membership::new(m, Some(None)),
         })
@@ -125,7 +127,7 @@ impl MemberMutations {
                 first_name: input.first_name,
                 last_name: input.last_name,
                 password: input.password,
-                role: input.role.unwrap_or(Role::Member),
+                role: input.role.unwrap_or(Role::Member).into(),
             },
         )
         .await?;
@@ -147,7 +149,7 @@ impl MemberMutations {
             &["organization"],
         )?;
         let acc = ids::decode(&input.account, NodeKind::Account, &["account"])?;
-        let m = members::update_role(c, org, acc, input.role).await?;
+        let m = members::update_role(c, org, acc, input.role.into()).await?;
         Ok(UpdateMemberRolePayload {
             membership: Membership::new(m, None),
         })

@@ -12,12 +12,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::account::{AccountCols, AccountView};
+use super::enums::{InvitationStatus, Role, UsageInterval, UsageMetric};
 use super::ids::{self, NodeKind};
 use super::member::{KnownSeat, Membership, MembershipConnection};
 use super::pagination::{Page, PageArgs, TotalCount};
 use crate::connection;
 use crate::domain::authz::standing;
-use crate::domain::{Caller, Role};
+use crate::domain::Caller;
 use crate::entity::positional::{membership_in_org_at, MEMBERSHIP_IN_ORG_COLUMNS};
 use crate::entity::{account, membership, organization, seat};
 use crate::error::AppError;
@@ -177,7 +178,7 @@ impl Organization {
     /// The caller's role here; null when the caller is not a member (site admin, service account).
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
         let c = ctx.data::<Caller>()?;
-        Ok(standing(c, self.0.id).await?.role())
+        Ok(standing(c, self.0.id).await?.role().map(Role::from))
     }
 
     #[graphql(
@@ -204,7 +205,7 @@ impl Organization {
         let mut sel =
             membership::Entity::find().filter(membership::Column::OrganizationId.eq(self.0.id));
         if let Some(r) = role {
-            sel = sel.filter(membership::Column::Role.eq(r.as_str()));
+            sel = sel.filter(membership::Column::Role.eq(crate::domain::Role::from(r)));
         }
         if let Some(h) = has_seat {
             let seated = Query::select()
@@ -319,7 +320,7 @@ impl Organization {
                 Some(loaded) => {
                     let mut v = AccountView {
                         id: m.account_id,
-                        kind: String::new(),
+                        kind: crate::domain::AccountKind::Person,
                         email: None,
                         first_name: None,
                         last_name: None,
@@ -430,14 +431,14 @@ impl Organization {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        status: Option<crate::domain::invitations::InvitationStatus>,
+        status: Option<InvitationStatus>,
     ) -> Result<super::invitation::InvitationConnection> {
         let c = ctx.data::<Caller>()?;
         Ok(super::invitation::list(
             c,
             self.0.id,
             PageArgs::new(first, after, last, before),
-            status,
+            status.map(Into::into),
         )
         .await?)
     }
@@ -454,16 +455,15 @@ impl Organization {
     async fn usage(
         &self,
         ctx: &Context<'_>,
-        metrics: Option<Vec<crate::usage::UsageMetric>>,
-        #[graphql(default_with = "Some(crate::usage::series::UsageInterval::Month)")]
-        interval: Option<crate::usage::series::UsageInterval>,
+        metrics: Option<Vec<UsageMetric>>,
+        #[graphql(default_with = "Some(UsageInterval::Month)")] interval: Option<UsageInterval>,
         start: Option<DateTime<Utc>>,
         end: Option<DateTime<Utc>>,
     ) -> Result<Vec<super::usage::UsageSeries>> {
         let c = ctx.data::<Caller>()?;
         let q = crate::domain::usage::UsageQuery {
-            metrics,
-            interval: interval.unwrap_or(crate::usage::series::UsageInterval::Month),
+            metrics: metrics.map(|m| m.into_iter().map(Into::into).collect()),
+            interval: interval.unwrap_or(UsageInterval::Month).into(),
             start,
             end,
         };

@@ -11,6 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::account::Account;
+use super::enums::SeatChangeKind;
 use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use crate::auth::Principal;
@@ -18,7 +19,7 @@ use crate::domain::authz::standing_in;
 use crate::domain::Caller;
 use crate::entity::{account, service_account};
 use crate::error::{AppError, AppResult};
-use crate::events::{Event, SeatChange, SeatChangeKind};
+use crate::events::{Event, SeatChange};
 use crate::metrics::Metrics;
 
 /// When the websocket session's JWT expires (set at connection_init).
@@ -30,7 +31,7 @@ pub struct SeatChangeEvent(pub SeatChange);
 #[Object(name = "SeatChange")]
 impl SeatChangeEvent {
     async fn kind(&self) -> SeatChangeKind {
-        self.0.kind
+        self.0.kind.into()
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Organization::load(ctx, self.0.organization_id).await

@@ -146,10 +146,10 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     );
     serve_on(state.clone(), listener, metrics_listener, shutdown_signal()).await?;
     if let Err(e) = crate::usage::flush(&state).await {
-        tracing::warn!(error = ?e.code(), "final usage flush failed; counts since the last flush are lost");
+        tracing::warn!(error = %e.report(), "final usage flush failed; counts since the last flush are lost");
     }
     if let Err(e) = state.last_used.flush(&state).await {
-        tracing::warn!(error = ?e.code(), "final lastUsedAt flush failed");
+        tracing::warn!(error = %e.report(), "final lastUsedAt flush failed");
     }
     // Deliver what is due now; anything left stays in the outbox for the next start.
     state.mail.stop().await;

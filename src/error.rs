@@ -1,6 +1,11 @@
 //! One error type for the whole server. Each variant maps to exactly one
-//! contract `ErrorCode`; `Internal` carries the cause for the log and shows
-//! the client nothing but the code (the HTTP layer adds the request id).
+//! contract `ErrorCode`; `Internal` carries the cause (the whole chain) for
+//! the log and shows the client nothing but the code (the HTTP layer adds
+//! the request id). Building or converting an error has no side effect: an
+//! INTERNAL error is logged once, where its answer is produced
+//! ([`log_internal`], with the request id).
+
+use std::sync::Arc;
 
 use async_graphql::{Enum, ErrorExtensions};
 
@@ -49,6 +54,8 @@ impl ErrorCode {
 /// Not `Display`/`std::error::Error` on purpose: async-graphql converts any
 /// `Display` type into an error carrying only its text, which would skip the
 /// `extensions.code` mapping below. Every path must go through `From`.
+/// `Debug` shows an INTERNAL cause's chain: causes are engine, driver and
+/// library errors, which carry no secret (bound values never reach them).
 #[derive(Debug)]
 pub enum AppError {
     Unauthenticated,
@@ -78,10 +85,35 @@ impl AppError {
         }
     }
 
+    /// An INTERNAL error keeping `e` and its causes (not logged here).
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        let e = e.into();
-        tracing::error!(error = %format!("{e:#}"), "internal error");
-        AppError::Internal(e)
+        AppError::Internal(e.into())
+    }
+
+    /// The cause of an INTERNAL error, for the log; None for the others.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Internal(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Log this error, which is answered as INTERNAL, with the answer's
+    /// request id (see [`log_internal`]).
+    pub fn log(&self, request_id: &str) {
+        match self.cause() {
+            Some(cause) => log_internal(request_id, Some(cause)),
+            None => tracing::error!(request_id, code = self.code().as_str(), "internal error"),
+        }
+    }
+
+    /// For a log line where no request is answered (background work): the
+    /// code and, for INTERNAL, the whole chain.
+    pub fn report(&self) -> String {
+        match self.cause() {
+            Some(cause) => format!("{}: {}", self.code().as_str(), Chain(cause)),
+            None => self.code().as_str().to_string(),
+        }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -190,15 +222,44 @@ fn constraint_columns_match(text: &str, constraint: &str) -> bool {
     }
 }
 
+/// An error and its causes, outermost first, joined by ": " (as `{:#}`
+/// shows an `anyhow::Error`).
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
+/// Log an INTERNAL error where its answer is produced — the one place it is
+/// logged — with the answer's request id and every cause in the chain.
+pub fn log_internal(request_id: &str, cause: Option<&(dyn std::error::Error + 'static)>) {
+    match cause {
+        Some(c) => tracing::error!(request_id, error = %Chain(c), "internal error"),
+        None => tracing::error!(request_id, "internal error (no cause recorded)"),
+    }
+}
+
 impl From<AppError> for async_graphql::Error {
     fn from(e: AppError) -> Self {
         let code = e.code();
         let field = e.field();
-        let message = match code {
-            ErrorCode::Internal => "internal error".to_string(),
-            _ => e.public_message(),
+        let message = e.public_message();
+        // INTERNAL keeps its cause, for the pipeline to log with the request id.
+        let source: Option<Arc<dyn std::any::Any + Send + Sync>> = match e {
+            AppError::Internal(cause) => Some(Arc::new(cause)),
+            _ => None,
         };
-        async_graphql::Error::new(message).extend_with(|_, ext| {
+        let mut err = async_graphql::Error::new(message);
+        err.source = source;
+        err.extend_with(|_, ext| {
             ext.set("code", code.as_str());
             if let Some(field) = &field {
                 ext.set(

@@ -531,7 +531,7 @@ pub fn spawn_last_used_flusher(state: AppState, every: std::time::Duration) {
         loop {
             tick.tick().await;
             if let Err(e) = state.last_used.flush(&state).await {
-                tracing::warn!(error = ?e.code(), "flushing lastUsedAt failed");
+                tracing::warn!(error = %e.report(), "flushing lastUsedAt failed");
             }
         }
     });

@@ -81,7 +81,7 @@ pub fn spawn_flusher(state: AppState, every: Duration) {
         loop {
             tick.tick().await;
             if let Err(e) = flush(&state).await {
-                tracing::warn!(error = ?e.code(), "flushing usage counters failed; will retry");
+                tracing::warn!(error = %e.report(), "flushing usage counters failed; will retry");
             }
         }
     });

@@ -193,32 +193,88 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
     }
 }
 
-/// Turn a named unique-constraint violation into a client error; anything
-/// else stays internal. Constraint names are those of the migration.
-pub fn on_unique(e: sea_orm::DbErr, constraint: &str, err: AppError) -> AppError {
-    let text = e.to_string();
-    let is_unique = matches!(
-        e.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    );
-    if is_unique && (text.contains(constraint) || constraint_columns_match(&text, constraint)) {
-        err
-    } else {
-        AppError::internal(e)
+/// The unique indexes a write can run into on purpose (names of the
+/// migration): `on_unique` turns a violation of one into a client error.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UniqueIndex {
+    AccountsEmail,
+    OrganizationsHandle,
+    MembershipsOrgAccount,
+    ServiceAccountsOrgName,
+}
+
+impl UniqueIndex {
+    const ALL: [UniqueIndex; 4] = [
+        UniqueIndex::AccountsEmail,
+        UniqueIndex::OrganizationsHandle,
+        UniqueIndex::MembershipsOrgAccount,
+        UniqueIndex::ServiceAccountsOrgName,
+    ];
+
+    /// The index's name, which PostgreSQL reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            UniqueIndex::AccountsEmail => "ux_accounts_email",
+            UniqueIndex::OrganizationsHandle => "ux_organizations_handle",
+            UniqueIndex::MembershipsOrgAccount => "ux_memberships_org_account",
+            UniqueIndex::ServiceAccountsOrgName => "ux_service_accounts_org_name",
+        }
+    }
+
+    /// Its columns as SQLite reports them, which names no index.
+    fn sqlite_columns(self) -> &'static str {
+        match self {
+            UniqueIndex::AccountsEmail => "accounts.email",
+            UniqueIndex::OrganizationsHandle => "organizations.handle",
+            UniqueIndex::MembershipsOrgAccount => {
+                "memberships.organization_id, memberships.account_id"
+            }
+            UniqueIndex::ServiceAccountsOrgName => {
+                "service_accounts.organization_id, service_accounts.name"
+            }
+        }
     }
 }
 
-/// SQLite reports the columns ("UNIQUE constraint failed: accounts.email"),
-/// not the index name; the index names encode table and columns.
-fn constraint_columns_match(text: &str, constraint: &str) -> bool {
-    match constraint {
-        "ux_accounts_email" => text.contains("accounts.email"),
-        "ux_organizations_handle" => text.contains("organizations.handle"),
-        "ux_memberships_org_account" => text.contains("memberships.organization_id"),
-        "ux_seats_org_account" => text.contains("seats.organization_id"),
-        "ux_service_accounts_org_name" => text.contains("service_accounts.name"),
-        "ux_service_accounts_client_id" => text.contains("service_accounts.client_id"),
-        _ => false,
+/// Which of the indexes above `e` violates; None when `e` is anything else
+/// (another index included). The one place a unique violation is
+/// classified: sea-orm's `sql_err` tells a unique violation on both
+/// databases; PostgreSQL names the constraint, SQLite only its columns
+/// ("UNIQUE constraint failed: accounts.email").
+pub fn unique_violation(e: &sea_orm::DbErr) -> Option<UniqueIndex> {
+    let Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) = e.sql_err() else {
+        return None;
+    };
+    if let Some(name) = constraint_name(e) {
+        return UniqueIndex::ALL.into_iter().find(|i| i.name() == name);
+    }
+    let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+    UniqueIndex::ALL
+        .into_iter()
+        .find(|i| i.sqlite_columns() == columns)
+}
+
+/// The violated constraint's name, where the driver reports one (PostgreSQL).
+fn constraint_name(e: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            match &**x {
+                sea_orm::sqlx::Error::Database(d) => d.constraint().map(str::to_string),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A violation of `index` is the client error `err`; anything else stays
+/// internal.
+pub fn on_unique(e: sea_orm::DbErr, index: UniqueIndex, err: AppError) -> AppError {
+    if unique_violation(&e) == Some(index) {
+        err
+    } else {
+        AppError::internal(e)
     }
 }
 

@@ -247,3 +247,110 @@ async fn transport_refuses_csrf_shapes_and_oversized_batches() {
         .unwrap()
         .starts_with("application/graphql-response+json"));
 }
+
+/// Each unique index a write turns into ALREADY_EXISTS is told from its
+/// violation on this database (SQLite names columns, PostgreSQL the
+/// index); a violation of another unique index, or any other error, is
+/// none of them.
+#[tokio::test]
+async fn unique_violations_name_their_index_on_either_database() {
+    use orgraph::entity::{account, membership, organization, service_account};
+    use orgraph::error::{unique_violation, UniqueIndex};
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn().await;
+    let (root, _) = app.site_admin("boss@example.com").await;
+    let org = app.create_org(&root, "acme").await;
+    app.service_account(&root, &org, "robot").await;
+    let conn = &app.state.db.conn;
+    let fresh = uuid::Uuid::now_v7;
+
+    let acc = account::Entity::find().one(conn).await.unwrap().unwrap();
+    let e = account::Entity::insert(account::ActiveModel::from(account::Model {
+        id: fresh(),
+        ..acc
+    }))
+    .exec_without_returning(conn)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::AccountsEmail),
+        "{e}"
+    );
+
+    let o = organization::Entity::find()
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let e = organization::Entity::insert(organization::ActiveModel::from(organization::Model {
+        id: fresh(),
+        ..o
+    }))
+    .exec_without_returning(conn)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::OrganizationsHandle),
+        "{e}"
+    );
+
+    let m = membership::Entity::find().one(conn).await.unwrap().unwrap();
+    let e = membership::Entity::insert(membership::ActiveModel::from(membership::Model {
+        id: fresh(),
+        ..m
+    }))
+    .exec_without_returning(conn)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::MembershipsOrgAccount),
+        "{e}"
+    );
+
+    let sa = service_account::Entity::find()
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let same_name = service_account::Model {
+        id: fresh(),
+        client_id: format!("other-{}", sa.client_id),
+        ..sa.clone()
+    };
+    let e = service_account::Entity::insert(service_account::ActiveModel::from(same_name))
+        .exec_without_returning(conn)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::ServiceAccountsOrgName),
+        "{e}"
+    );
+
+    // Another unique index (the client id's) is none of those.
+    let same_client_id = service_account::Model {
+        id: fresh(),
+        name: "other".into(),
+        ..sa
+    };
+    let e = service_account::Entity::insert(service_account::ActiveModel::from(same_client_id))
+        .exec_without_returning(conn)
+        .await
+        .unwrap_err();
+    assert_eq!(unique_violation(&e), None, "{e}");
+
+    // Not a unique violation at all: a foreign key.
+    let orphan = membership::Model {
+        id: fresh(),
+        organization_id: fresh(),
+        ..membership::Entity::find().one(conn).await.unwrap().unwrap()
+    };
+    let e = membership::Entity::insert(membership::ActiveModel::from(orphan))
+        .exec_without_returning(conn)
+        .await
+        .unwrap_err();
+    assert_eq!(unique_violation(&e), None, "{e}");
+}

@@ -7,7 +7,7 @@ use super::{audit, validate, AccountKind};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::entity::account;
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 
 pub struct NewAccount {
     pub email: Option<String>,
@@ -51,7 +51,7 @@ pub async fn insert<C: ConnectionTrait>(
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_accounts_email",
+                UniqueIndex::AccountsEmail,
                 AppError::AlreadyExists("an account with this email already exists".into()),
             )
         })?;

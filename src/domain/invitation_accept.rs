@@ -13,7 +13,7 @@ use crate::auth::{tokens, Principal};
 use crate::db::lock_org;
 use crate::entity::enums::StoredInvitationStatus;
 use crate::entity::{account, invitation, membership};
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 use crate::usage::UsageMetric;
 
 /// The invitation a token names, whatever its status; None when unknown.
@@ -134,7 +134,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_memberships_org_account",
+                UniqueIndex::MembershipsOrgAccount,
                 AppError::AlreadyExists("you are already a member".into()),
             )
         })?;

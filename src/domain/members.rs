@@ -13,7 +13,7 @@ use super::{audit, validate, Caller, Role};
 use crate::auth::Principal;
 use crate::db::{lock_org, WriteTx};
 use crate::entity::{account, membership, organization};
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 use crate::events::{self, Event, SeatChangeKind};
 
 async fn locked<'a>(
@@ -61,7 +61,7 @@ async fn insert_membership<C: ConnectionTrait>(
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_memberships_org_account",
+                UniqueIndex::MembershipsOrgAccount,
                 AppError::AlreadyExists("the account is already a member".into()),
             )
         })?;

@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::config::OrgCreation;
 use crate::db::lock_org;
 use crate::entity::{membership, organization, seat};
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 use crate::events::{self, SeatChangeKind};
 
 pub const MAX_SEAT_LIMIT: i32 = 10_000_000;
@@ -84,7 +84,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_organizations_handle",
+                UniqueIndex::OrganizationsHandle,
                 AppError::AlreadyExists(format!("the handle '{}' is taken", org.handle)),
             )
         })?;

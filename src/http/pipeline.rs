@@ -230,21 +230,32 @@ pub fn post_process(r: &mut GqlResponse, request_id: &str) -> &'static str {
             }
             Some(_) => {}
             None => {
-                let code = if e.message.contains("too complex")
-                    || e.message.contains("nested too deep")
-                    || e.message.contains("too many directives")
-                    || e.message.contains("recursion")
-                {
-                    "QUERY_TOO_COMPLEX"
-                } else {
-                    "BAD_USER_INPUT"
-                };
+                let code = engine_error_code(&e.message);
                 let ext = e.extensions.get_or_insert_with(Default::default);
-                ext.set("code", code);
+                ext.set("code", code.as_str());
             }
         }
     }
     outcome
+}
+
+/// The code of an error the engine raised without one: its limits
+/// (complexity, depth, recursion, directives) are QUERY_TOO_COMPLEX, every
+/// other (parse, validation, variables) BAD_USER_INPUT. The engine tells
+/// them apart only by message text; this is the one place that reads it
+/// (the texts of async-graphql 7; a unit test runs each limit).
+pub fn engine_error_code(message: &str) -> ErrorCode {
+    const LIMITS: [&str; 4] = [
+        "Query is too complex.",
+        "Query is nested too deep.",
+        "The recursion depth of the query cannot be greater than",
+        "The number of directives on the field",
+    ];
+    if LIMITS.iter().any(|l| message.starts_with(l)) {
+        ErrorCode::QueryTooComplex
+    } else {
+        ErrorCode::BadUserInput
+    }
 }
 
 /// A database error a resolver passed up with `?` (not through AppError)
@@ -280,4 +291,53 @@ fn internal_cause(e: &async_graphql::ServerError) -> Option<&(dyn std::error::Er
     }
     e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
         .map(|t| t as &(dyn std::error::Error + 'static))
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn me(&self) -> Query {
+            Query
+        }
+        async fn n(&self) -> i32 {
+            1
+        }
+    }
+
+    /// Each engine limit is QUERY_TOO_COMPLEX and a plain validation error
+    /// BAD_USER_INPUT: fails when an async-graphql upgrade rewords one.
+    #[tokio::test]
+    async fn engine_limits_are_query_too_complex() {
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .limit_complexity(3)
+            .limit_depth(3)
+            .limit_recursive_depth(5)
+            .limit_directives(1)
+            .finish();
+        let code = |q: &'static str| {
+            let schema = schema.clone();
+            async move {
+                let r = schema.execute(q).await;
+                assert_eq!(r.errors.len(), 1, "{q}: {:?}", r.errors);
+                engine_error_code(&r.errors[0].message)
+            }
+        };
+        for q in [
+            "{ a: n b: n c: n d: n }",
+            "{ me { me { me { n } } } }",
+            "{ me { me { me { me { me { me { n } } } } } } }",
+            "{ n @skip(if: false) @include(if: true) }",
+        ] {
+            assert_eq!(code(q).await, ErrorCode::QueryTooComplex, "{q}");
+        }
+        assert_eq!(code("{ nope }").await, ErrorCode::BadUserInput);
+        assert_eq!(code("{ n").await, ErrorCode::BadUserInput);
+    }
 }

@@ -54,8 +54,7 @@ impl ErrorCode {
 /// Not `Display`/`std::error::Error` on purpose: async-graphql converts any
 /// `Display` type into an error carrying only its text, which would skip the
 /// `extensions.code` mapping below. Every path must go through `From`.
-/// `Debug` shows an INTERNAL cause's chain: causes are engine, driver and
-/// library errors, which carry no secret (bound values never reach them).
+/// `Debug` shows an INTERNAL cause as the log does (see [`Cause`]).
 #[derive(Debug)]
 pub enum AppError {
     Unauthenticated,
@@ -72,7 +71,19 @@ pub enum AppError {
     InvitationNotPending,
     RateLimited,
     QueryTooComplex(String),
-    Internal(anyhow::Error),
+    Internal(Cause),
+}
+
+/// What an INTERNAL error came from, with its causes. Its `Debug` is the
+/// chain's text, as the log shows it, never the causes' own `Debug`: a
+/// PostgreSQL error's `Debug` carries the server's DETAIL, which quotes the
+/// offending row's values (an email, a token hash).
+pub struct Cause(pub anyhow::Error);
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", Chain(self.0.as_ref()))
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -87,13 +98,13 @@ impl AppError {
 
     /// An INTERNAL error keeping `e` and its causes (not logged here).
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        AppError::Internal(e.into())
+        AppError::Internal(Cause(e.into()))
     }
 
     /// The cause of an INTERNAL error, for the log; None for the others.
     pub fn cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AppError::Internal(e) => Some(e.as_ref()),
+            AppError::Internal(e) => Some(e.0.as_ref()),
             _ => None,
         }
     }
@@ -310,7 +321,7 @@ impl From<AppError> for async_graphql::Error {
         let message = e.public_message();
         // INTERNAL keeps its cause, for the pipeline to log with the request id.
         let source: Option<Arc<dyn std::any::Any + Send + Sync>> = match e {
-            AppError::Internal(cause) => Some(Arc::new(cause)),
+            AppError::Internal(cause) => Some(Arc::new(cause.0)),
             _ => None,
         };
         let mut err = async_graphql::Error::new(message);
@@ -329,5 +340,43 @@ impl From<AppError> for async_graphql::Error {
                 );
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose `Debug` holds what its `Display` leaves out, as a
+    /// PostgreSQL error's DETAIL does.
+    #[derive(Debug)]
+    struct Detailed {
+        #[allow(dead_code)] // read through Debug only
+        detail: &'static str,
+    }
+
+    impl std::fmt::Display for Detailed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("duplicate key value violates unique constraint")
+        }
+    }
+
+    impl std::error::Error for Detailed {}
+
+    #[test]
+    fn debug_of_an_internal_error_shows_the_chain_text_only() {
+        let e = AppError::internal(
+            anyhow::Error::new(Detailed {
+                detail: "Key (token_hash)=(s3cr3t) already exists",
+            })
+            .context("inserting an access token"),
+        );
+        for shown in [format!("{e:?}"), format!("{e:#?}"), e.report()] {
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+            assert!(
+                shown.contains("inserting an access token: duplicate key"),
+                "{shown}"
+            );
+        }
     }
 }

@@ -116,7 +116,7 @@ fn spawn_flushers(services: &Services) {
         let s = s.clone();
         async move {
             if let Err(e) = s.flush_usage().await {
-                tracing::warn!(error = ?e.code(), "flushing usage counters failed; will retry");
+                tracing::warn!(error = %e.report(), "flushing usage counters failed; will retry");
             }
         }
     });
@@ -125,7 +125,7 @@ fn spawn_flushers(services: &Services) {
         let s = s.clone();
         async move {
             if let Err(e) = s.flush_last_used().await {
-                tracing::warn!(error = ?e.code(), "flushing lastUsedAt failed");
+                tracing::warn!(error = %e.report(), "flushing lastUsedAt failed");
             }
         }
     });
@@ -170,10 +170,10 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     serve_on(state.clone(), listener, metrics_listener, shutdown_signal()).await?;
     let services = &state.services;
     if let Err(e) = services.flush_usage().await {
-        tracing::warn!(error = ?e.code(), "final usage flush failed; counts since the last flush are lost");
+        tracing::warn!(error = %e.report(), "final usage flush failed; counts since the last flush are lost");
     }
     if let Err(e) = services.flush_last_used().await {
-        tracing::warn!(error = ?e.code(), "final lastUsedAt flush failed");
+        tracing::warn!(error = %e.report(), "final lastUsedAt flush failed");
     }
     // Deliver what is due now; anything left stays in the outbox for the next start.
     services.mail.stop().await;

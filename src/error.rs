@@ -1,6 +1,11 @@
 //! One error type for the whole server. Each variant maps to exactly one
-//! contract `ErrorCode`; `Internal` carries the cause for the log and shows
-//! the client nothing but the code (the HTTP layer adds the request id).
+//! contract `ErrorCode`; `Internal` carries the cause (the whole chain) for
+//! the log and shows the client nothing but the code (the HTTP layer adds
+//! the request id). Building or converting an error has no side effect: an
+//! INTERNAL error is logged once, where its answer is produced
+//! ([`log_internal`], with the request id).
+
+use std::sync::Arc;
 
 use async_graphql::{Enum, ErrorExtensions};
 
@@ -49,6 +54,7 @@ impl ErrorCode {
 /// Not `Display`/`std::error::Error` on purpose: async-graphql converts any
 /// `Display` type into an error carrying only its text, which would skip the
 /// `extensions.code` mapping below. Every path must go through `From`.
+/// `Debug` shows an INTERNAL cause as the log does (see [`Cause`]).
 #[derive(Debug)]
 pub enum AppError {
     Unauthenticated,
@@ -65,7 +71,19 @@ pub enum AppError {
     InvitationNotPending,
     RateLimited,
     QueryTooComplex(String),
-    Internal(anyhow::Error),
+    Internal(Cause),
+}
+
+/// What an INTERNAL error came from, with its causes. Its `Debug` is the
+/// chain's text, as the log shows it, never the causes' own `Debug`: a
+/// PostgreSQL error's `Debug` carries the server's DETAIL, which quotes the
+/// offending row's values (an email, a token hash).
+pub struct Cause(pub anyhow::Error);
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", Chain(self.0.as_ref()))
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -78,10 +96,35 @@ impl AppError {
         }
     }
 
+    /// An INTERNAL error keeping `e` and its causes (not logged here).
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        let e = e.into();
-        tracing::error!(error = %format!("{e:#}"), "internal error");
-        AppError::Internal(e)
+        AppError::Internal(Cause(e.into()))
+    }
+
+    /// The cause of an INTERNAL error, for the log; None for the others.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Internal(e) => Some(e.0.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Log this error, which is answered as INTERNAL, with the answer's
+    /// request id (see [`log_internal`]).
+    pub fn log(&self, request_id: &str) {
+        match self.cause() {
+            Some(cause) => log_internal(request_id, Some(cause)),
+            None => tracing::error!(request_id, code = self.code().as_str(), "internal error"),
+        }
+    }
+
+    /// For a log line where no request is answered (background work): the
+    /// code and, for INTERNAL, the whole chain.
+    pub fn report(&self) -> String {
+        match self.cause() {
+            Some(cause) => format!("{}: {}", self.code().as_str(), Chain(cause)),
+            None => self.code().as_str().to_string(),
+        }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -161,32 +204,113 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
     }
 }
 
-/// Turn a named unique-constraint violation into a client error; anything
-/// else stays internal. Constraint names are those of the migration.
-pub fn on_unique(e: sea_orm::DbErr, constraint: &str, err: AppError) -> AppError {
-    let text = e.to_string();
-    let is_unique = matches!(
-        e.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    );
-    if is_unique && (text.contains(constraint) || constraint_columns_match(&text, constraint)) {
+/// The unique indexes a write can run into on purpose (names of the
+/// migration): `on_unique` turns a violation of one into a client error.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UniqueIndex {
+    AccountsEmail,
+    OrganizationsHandle,
+    MembershipsOrgAccount,
+    ServiceAccountsOrgName,
+}
+
+impl UniqueIndex {
+    const ALL: [UniqueIndex; 4] = [
+        UniqueIndex::AccountsEmail,
+        UniqueIndex::OrganizationsHandle,
+        UniqueIndex::MembershipsOrgAccount,
+        UniqueIndex::ServiceAccountsOrgName,
+    ];
+
+    /// The index's name, which PostgreSQL reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            UniqueIndex::AccountsEmail => "ux_accounts_email",
+            UniqueIndex::OrganizationsHandle => "ux_organizations_handle",
+            UniqueIndex::MembershipsOrgAccount => "ux_memberships_org_account",
+            UniqueIndex::ServiceAccountsOrgName => "ux_service_accounts_org_name",
+        }
+    }
+
+    /// Its columns as SQLite reports them, which names no index.
+    fn sqlite_columns(self) -> &'static str {
+        match self {
+            UniqueIndex::AccountsEmail => "accounts.email",
+            UniqueIndex::OrganizationsHandle => "organizations.handle",
+            UniqueIndex::MembershipsOrgAccount => {
+                "memberships.organization_id, memberships.account_id"
+            }
+            UniqueIndex::ServiceAccountsOrgName => {
+                "service_accounts.organization_id, service_accounts.name"
+            }
+        }
+    }
+}
+
+/// Which of the indexes above `e` violates; None when `e` is anything else
+/// (another index included). The one place a unique violation is
+/// classified: sea-orm's `sql_err` tells a unique violation on both
+/// databases; PostgreSQL names the constraint, SQLite only its columns
+/// ("UNIQUE constraint failed: accounts.email").
+pub fn unique_violation(e: &sea_orm::DbErr) -> Option<UniqueIndex> {
+    let Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) = e.sql_err() else {
+        return None;
+    };
+    if let Some(name) = constraint_name(e) {
+        return UniqueIndex::ALL.into_iter().find(|i| i.name() == name);
+    }
+    let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+    UniqueIndex::ALL
+        .into_iter()
+        .find(|i| i.sqlite_columns() == columns)
+}
+
+/// The violated constraint's name, where the driver reports one (PostgreSQL).
+fn constraint_name(e: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            match &**x {
+                sea_orm::sqlx::Error::Database(d) => d.constraint().map(str::to_string),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A violation of `index` is the client error `err`; anything else stays
+/// internal.
+pub fn on_unique(e: sea_orm::DbErr, index: UniqueIndex, err: AppError) -> AppError {
+    if unique_violation(&e) == Some(index) {
         err
     } else {
         AppError::internal(e)
     }
 }
 
-/// SQLite reports the columns ("UNIQUE constraint failed: accounts.email"),
-/// not the index name; the index names encode table and columns.
-fn constraint_columns_match(text: &str, constraint: &str) -> bool {
-    match constraint {
-        "ux_accounts_email" => text.contains("accounts.email"),
-        "ux_organizations_handle" => text.contains("organizations.handle"),
-        "ux_memberships_org_account" => text.contains("memberships.organization_id"),
-        "ux_seats_org_account" => text.contains("seats.organization_id"),
-        "ux_service_accounts_org_name" => text.contains("service_accounts.name"),
-        "ux_service_accounts_client_id" => text.contains("service_accounts.client_id"),
-        _ => false,
+/// An error and its causes, outermost first, joined by ": " (as `{:#}`
+/// shows an `anyhow::Error`).
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
+/// Log an INTERNAL error where its answer is produced — the one place it is
+/// logged — with the answer's request id and every cause in the chain.
+pub fn log_internal(request_id: &str, cause: Option<&(dyn std::error::Error + 'static)>) {
+    match cause {
+        Some(c) => tracing::error!(request_id, error = %Chain(c), "internal error"),
+        None => tracing::error!(request_id, "internal error (no cause recorded)"),
     }
 }
 
@@ -194,11 +318,15 @@ impl From<AppError> for async_graphql::Error {
     fn from(e: AppError) -> Self {
         let code = e.code();
         let field = e.field();
-        let message = match code {
-            ErrorCode::Internal => "internal error".to_string(),
-            _ => e.public_message(),
+        let message = e.public_message();
+        // INTERNAL keeps its cause, for the pipeline to log with the request id.
+        let source: Option<Arc<dyn std::any::Any + Send + Sync>> = match e {
+            AppError::Internal(cause) => Some(Arc::new(cause.0)),
+            _ => None,
         };
-        async_graphql::Error::new(message).extend_with(|_, ext| {
+        let mut err = async_graphql::Error::new(message);
+        err.source = source;
+        err.extend_with(|_, ext| {
             ext.set("code", code.as_str());
             if let Some(field) = &field {
                 ext.set(
@@ -212,5 +340,43 @@ impl From<AppError> for async_graphql::Error {
                 );
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose `Debug` holds what its `Display` leaves out, as a
+    /// PostgreSQL error's DETAIL does.
+    #[derive(Debug)]
+    struct Detailed {
+        #[allow(dead_code)] // read through Debug only
+        detail: &'static str,
+    }
+
+    impl std::fmt::Display for Detailed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("duplicate key value violates unique constraint")
+        }
+    }
+
+    impl std::error::Error for Detailed {}
+
+    #[test]
+    fn debug_of_an_internal_error_shows_the_chain_text_only() {
+        let e = AppError::internal(
+            anyhow::Error::new(Detailed {
+                detail: "Key (token_hash)=(s3cr3t) already exists",
+            })
+            .context("inserting an access token"),
+        );
+        for shown in [format!("{e:?}"), format!("{e:#?}"), e.report()] {
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+            assert!(
+                shown.contains("inserting an access token: duplicate key"),
+                "{shown}"
+            );
+        }
     }
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use orgraph::graphql::ids;
+use orgraph::graphql::ids::{self, NodeKind};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde::Serialize;
 use uuid::Uuid;
@@ -81,7 +81,7 @@ async fn members(State(b): State<Arc<Baseline>>, Path(handle): Path<String>) -> 
                     .try_get::<Option<DateTime<Utc>>>("", "assigned_at")?
                     .map(|assigned_at| SeatOut { assigned_at }),
                 account: AccountOut {
-                    id: ids::encode("Account", account_id).0,
+                    id: ids::encode(NodeKind::Account, account_id).0,
                     email: r.try_get("", "email")?,
                     first_name: r.try_get("", "first_name")?,
                     last_name: r.try_get("", "last_name")?,

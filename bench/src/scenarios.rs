@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use orgraph::graphql::ids;
+use orgraph::graphql::ids::{self, NodeKind};
 use rand::rngs::StdRng as SmallRng;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -276,8 +276,8 @@ impl Ctx {
         let org = &self.fx.orgs[*oi];
         let acc = org.unseated[(w.index / self.admins.len()) % org.unseated.len().max(1)];
         let vars = json!({
-            "org": ids::encode("Organization", org.id).0,
-            "acc": ids::encode("Account", acc).0,
+            "org": ids::encode(NodeKind::Organization, org.id).0,
+            "acc": ids::encode(NodeKind::Account, acc).0,
         });
         let (q, field) = if w.seated {
             (REVOKE, "revokeSeats")

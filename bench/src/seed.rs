@@ -13,6 +13,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use migration::{Migrator, MigratorTrait};
 use orgraph::auth::password::Hasher;
 use orgraph::auth::tokens;
+use orgraph::entity::enums::{AccountKind, Role, StoredInvitationStatus};
 use orgraph::entity::{
     access_token, account, invitation, membership, organization, seat, service_account,
 };
@@ -142,7 +143,7 @@ pub async fn seed(
                 id: Uuid::now_v7(),
                 organization_id: other.id,
                 account_id: f.admin_id,
-                role: "MEMBER".into(),
+                role: Role::Member,
                 created_at: now,
             });
         }
@@ -204,7 +205,7 @@ impl Gen {
     fn account(&self, email: String, first: &str, last: &str, admin: bool) -> account::Model {
         account::Model {
             id: Uuid::now_v7(),
-            kind: "PERSON".into(),
+            kind: AccountKind::Person,
             email: Some(email),
             first_name: Some(first.into()),
             last_name: Some(last.into()),
@@ -254,9 +255,9 @@ impl Gen {
             let email = format!("m{j}.o{i}@bench.example");
             let acc = self.account(email.clone(), FIRST[j % 10], LAST[(j / 10) % 10], false);
             let role = match j {
-                0 | 2 => "ADMIN",
-                1 => "BILLING_MANAGER",
-                _ => "MEMBER",
+                0 | 2 => Role::Admin,
+                1 => Role::BillingManager,
+                _ => Role::Member,
             };
             if j == 0 {
                 fx.admin_email = email;
@@ -266,7 +267,7 @@ impl Gen {
                 id: Uuid::now_v7(),
                 organization_id: org.id,
                 account_id: acc.id,
-                role: role.into(),
+                role,
                 created_at: now,
             });
             if j < self.per_org / 2 {
@@ -307,8 +308,8 @@ impl Gen {
                 id: Uuid::now_v7(),
                 organization_id: org.id,
                 email: format!("invitee{k}.o{i}@bench.example"),
-                role: "MEMBER".into(),
-                status: "PENDING".into(),
+                role: Role::Member,
+                status: StoredInvitationStatus::Pending,
                 token_hash: tokens::sha256_hex(&tokens::new_opaque_token()),
                 invited_by_account_id: Some(fx.admin_id),
                 invited_by_service_account_id: None,

@@ -7,7 +7,7 @@ use super::{audit, validate, AccountKind};
 use crate::auth::Principal;
 use crate::domain::Services;
 use crate::entity::account;
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 
 pub struct NewAccount {
     pub email: Option<String>,
@@ -34,7 +34,7 @@ pub async fn insert<C: ConnectionTrait>(
     let id = Uuid::now_v7();
     let model = account::ActiveModel {
         id: Set(id),
-        kind: Set(kind.as_str().to_string()),
+        kind: Set(kind),
         email: Set(n.email),
         first_name: Set(n.first_name),
         last_name: Set(n.last_name),
@@ -51,7 +51,7 @@ pub async fn insert<C: ConnectionTrait>(
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_accounts_email",
+                UniqueIndex::AccountsEmail,
                 AppError::AlreadyExists("an account with this email already exists".into()),
             )
         })?;

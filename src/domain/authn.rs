@@ -6,7 +6,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::Services;
+use super::{Role, Services};
 use crate::auth::jwt::Claims;
 use crate::auth::{Principal, Scope};
 use crate::entity::{account, membership, service_account, sign_in_token};
@@ -167,17 +167,12 @@ pub async fn link_holds(
         .filter(membership::Column::AccountId.is_in([link.account_id, minter]))
         .all(&services.db.conn)
         .await?;
-    let role_of = |acc: Uuid| {
-        roles
-            .iter()
-            .find(|m| m.account_id == acc)
-            .map(|m| m.role.as_str())
-    };
+    let role_of = |acc: Uuid| roles.iter().find(|m| m.account_id == acc).map(|m| m.role);
     match role_of(link.account_id) {
-        Some(r) if r != "ADMIN" => {}
+        Some(r) if r != Role::Admin => {}
         _ => return Ok(false),
     }
-    if link.account_id != minter && role_of(minter) == Some("ADMIN") {
+    if link.account_id != minter && role_of(minter) == Some(Role::Admin) {
         return Ok(true);
     }
     let minter_is_site_admin = account::Entity::find_by_id(minter)

@@ -95,11 +95,7 @@ pub async fn standing(c: &Caller, org_id: Uuid) -> AppResult<Standing> {
         Some(acc) => match c.loaders.viewer_role(org_id) {
             Some(known) => known,
             None => {
-                let r = c
-                    .loaders
-                    .membership(org_id, acc)
-                    .await?
-                    .map(|m| Role::from_db(&m.role));
+                let r = c.loaders.membership(org_id, acc).await?.map(|m| m.role);
                 c.loaders.set_viewer_role(org_id, r);
                 r
             }
@@ -122,7 +118,7 @@ pub async fn standing_in<C: ConnectionTrait>(
             .filter(membership::Column::AccountId.eq(acc))
             .one(tx)
             .await?
-            .map(|m| Role::from_db(&m.role)),
+            .map(|m| m.role),
         None => None,
     };
     Ok(from_parts(principal, org_id, role))

@@ -8,11 +8,12 @@ use serde_json::json;
 
 use super::accounts::{self, NewAccount};
 use super::invitations::InvitationStatus;
-use super::{audit, validate, Caller, Role};
+use super::{audit, validate, Caller};
 use crate::auth::{tokens, Principal};
 use crate::db::lock_org;
+use crate::entity::enums::StoredInvitationStatus;
 use crate::entity::{account, invitation, membership};
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 use crate::usage::UsageMetric;
 
 /// The invitation a token names, whatever its status; None when unknown.
@@ -119,12 +120,12 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
             (acc, false)
         }
     };
-    let role = Role::from_db(&inv.role);
+    let role = inv.role;
     let m = membership::Model {
         id: uuid::Uuid::now_v7(),
         organization_id: inv.organization_id,
         account_id: acc.id,
-        role: role.as_str().into(),
+        role,
         created_at: now,
     };
     membership::Entity::insert(membership::ActiveModel::from(m.clone()))
@@ -133,14 +134,14 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_memberships_org_account",
+                UniqueIndex::MembershipsOrgAccount,
                 AppError::AlreadyExists("you are already a member".into()),
             )
         })?;
     let org_id = inv.organization_id;
     let inv_id = inv.id;
     let mut am: invitation::ActiveModel = inv.into();
-    am.status = Set("ACCEPTED".into());
+    am.status = Set(StoredInvitationStatus::Accepted);
     am.responded_at = Set(Some(now));
     am.accepted_account_id = Set(Some(acc.id));
     am.update(&*tx).await?;
@@ -157,7 +158,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         ),
     ];
     if created {
-        events.insert(0, ("account.create", json!({ "kind": acc.kind })));
+        events.insert(0, ("account.create", json!({ "kind": acc.kind.as_str() })));
     }
     for (action, data) in events {
         audit::record(
@@ -233,7 +234,7 @@ pub async fn decline(c: &Caller, token: &str) -> AppResult<invitation::Model> {
         .ok_or(AppError::NotFound)?;
     usable(&inv, c)?;
     let mut am: invitation::ActiveModel = inv.into();
-    am.status = Set("DECLINED".into());
+    am.status = Set(StoredInvitationStatus::Declined);
     am.responded_at = Set(Some(now));
     let inv = am.update(&*tx).await?;
     audit::record(

@@ -19,6 +19,7 @@ use super::authz::standing_in;
 use super::{audit, validate, Caller, Role};
 use crate::auth::tokens;
 use crate::db::lock_org;
+use crate::entity::enums::StoredInvitationStatus as Stored;
 use crate::entity::{account, invitation, membership, organization};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, templates};
@@ -26,7 +27,9 @@ use crate::usage::UsageMetric;
 
 pub const LIFETIME: Duration = Duration::days(7);
 
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+/// An invitation's status as clients see it: the stored one, with EXPIRED
+/// for a pending invitation past its `expires_at`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum InvitationStatus {
     Pending,
     Accepted,
@@ -37,12 +40,12 @@ pub enum InvitationStatus {
 
 impl InvitationStatus {
     pub fn of(inv: &invitation::Model, now: DateTime<Utc>) -> Self {
-        match inv.status.as_str() {
-            "PENDING" if now > inv.expires_at => InvitationStatus::Expired,
-            "PENDING" => InvitationStatus::Pending,
-            "ACCEPTED" => InvitationStatus::Accepted,
-            "DECLINED" => InvitationStatus::Declined,
-            _ => InvitationStatus::Revoked,
+        match inv.status {
+            Stored::Pending if now > inv.expires_at => InvitationStatus::Expired,
+            Stored::Pending => InvitationStatus::Pending,
+            Stored::Accepted => InvitationStatus::Accepted,
+            Stored::Declined => InvitationStatus::Declined,
+            Stored::Revoked => InvitationStatus::Revoked,
         }
     }
 }
@@ -84,7 +87,7 @@ async fn send<C: ConnectionTrait>(
     am.token_hash = Set(tokens::sha256_hex(&token));
     am.last_sent_at = Set(now);
     am.expires_at = Set(now + LIFETIME);
-    am.status = Set("PENDING".into());
+    am.status = Set(Stored::Pending);
     let inv = if is_new {
         am.insert(tx).await?
     } else {
@@ -98,7 +101,7 @@ async fn send<C: ConnectionTrait>(
             to: &inv.email,
             org_name: &org.name,
             org_handle: &org.handle,
-            role: &inv.role,
+            role: inv.role.as_str(),
             link: &templates::accept_link(&public, &token),
             expires_at: inv.expires_at,
             reminder,
@@ -156,7 +159,7 @@ pub async fn invite(
         .collect();
     let mut pending: HashMap<String, invitation::Model> = invitation::Entity::find()
         .filter(invitation::Column::OrganizationId.eq(org_id))
-        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::Status.eq(Stored::Pending))
         .filter(invitation::Column::Email.is_in(emails))
         .all(&*tx)
         .await?
@@ -212,7 +215,7 @@ pub async fn pending_for<C: ConnectionTrait>(
 ) -> AppResult<Option<invitation::Model>> {
     Ok(invitation::Entity::find()
         .filter(invitation::Column::OrganizationId.eq(org_id))
-        .filter(invitation::Column::Status.eq("PENDING"))
+        .filter(invitation::Column::Status.eq(Stored::Pending))
         .filter(invitation::Column::Email.eq(email))
         .one(tx)
         .await?)
@@ -241,7 +244,7 @@ pub async fn invite_one<C: ConnectionTrait>(
         Some(p) => {
             let send_count = p.send_count + 1;
             let mut am: invitation::ActiveModel = p.into();
-            am.role = Set(role.as_str().into());
+            am.role = Set(role);
             am.send_count = Set(send_count);
             am.invited_by_account_id = Set(c.principal.account_id());
             am.invited_by_service_account_id = Set(c.principal.service_account_id());
@@ -252,7 +255,7 @@ pub async fn invite_one<C: ConnectionTrait>(
                 id: Set(Uuid::now_v7()),
                 organization_id: Set(org.id),
                 email: Set(email.to_string()),
-                role: Set(role.as_str().into()),
+                role: Set(role),
                 invited_by_account_id: Set(c.principal.account_id()),
                 invited_by_service_account_id: Set(c.principal.service_account_id()),
                 created_at: Set(now),
@@ -273,7 +276,7 @@ pub async fn invite_one<C: ConnectionTrait>(
             action: "invitation.create",
             actor: &c.principal,
             target_account_id: None,
-            data: json!({ "invitation": inv.id, "email": inv.email, "role": inv.role, "supersedesExpired": reused }),
+            data: json!({ "invitation": inv.id, "email": inv.email, "role": inv.role.as_str(), "supersedesExpired": reused }),
         },
     )
     .await?;
@@ -341,14 +344,14 @@ pub async fn change(
                 .one(&*tx)
                 .await?
                 .unwrap_or_else(|| orig.clone());
-            if inv.status != "PENDING" {
+            if inv.status != Stored::Pending {
                 done.insert(*id, Err(AppError::InvitationNotPending));
                 continue;
             }
             // Sending (again) an ADMIN invitation grants ADMIN: not for a
             // service account (red-team finding: it revived an expired one).
             if matches!(what, Change::Resend) {
-                if let Err(e) = super::authz::may_grant(&c.principal, Role::from_db(&inv.role)) {
+                if let Err(e) = super::authz::may_grant(&c.principal, inv.role) {
                     done.insert(*id, Err(e));
                     continue;
                 }
@@ -365,7 +368,7 @@ pub async fn change(
                     )
                 }
                 Change::Revoke => {
-                    am.status = Set("REVOKED".into());
+                    am.status = Set(Stored::Revoked);
                     am.responded_at = Set(Some(now));
                     (am.update(&*tx).await?, "invitation.revoke")
                 }

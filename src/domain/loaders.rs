@@ -103,7 +103,7 @@ struct Inner {
 }
 
 fn db_err(e: Arc<sea_orm::DbErr>) -> AppError {
-    AppError::internal(anyhow::anyhow!("{e}"))
+    AppError::internal(e)
 }
 
 impl Loaders {

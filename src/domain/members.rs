@@ -13,7 +13,7 @@ use super::{audit, validate, Caller, Role};
 use crate::auth::Principal;
 use crate::db::{lock_org, WriteTx};
 use crate::entity::{account, membership, organization};
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 use crate::events::{self, Event, SeatChangeKind};
 
 async fn locked<'a>(
@@ -52,7 +52,7 @@ async fn insert_membership<C: ConnectionTrait>(
         id: Uuid::now_v7(),
         organization_id: org_id,
         account_id,
-        role: role.as_str().into(),
+        role,
         created_at: now,
     };
     membership::Entity::insert(membership::ActiveModel::from(m.clone()))
@@ -61,7 +61,7 @@ async fn insert_membership<C: ConnectionTrait>(
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_memberships_org_account",
+                UniqueIndex::MembershipsOrgAccount,
                 AppError::AlreadyExists("the account is already a member".into()),
             )
         })?;
@@ -130,7 +130,7 @@ pub async fn create_user(
             action: "account.create",
             actor: &c.principal,
             target_account_id: Some(acc.id),
-            data: json!({ "kind": acc.kind }),
+            data: json!({ "kind": acc.kind.as_str() }),
         },
     )
     .await?;
@@ -234,7 +234,7 @@ pub enum AccountRef {
 async fn admin_count<C: ConnectionTrait>(tx: &C, org_id: Uuid) -> AppResult<u64> {
     Ok(membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(org_id))
-        .filter(membership::Column::Role.eq(Role::Admin.as_str()))
+        .filter(membership::Column::Role.eq(Role::Admin))
         .count(tx)
         .await?)
 }
@@ -254,12 +254,12 @@ pub async fn update_role(
         return Err(AppError::CannotChangeOwnRole);
     }
     super::authz::may_grant(&c.principal, role)?;
-    let before = Role::from_db(&m.role);
+    let before = m.role;
     if before == Role::Admin && role != Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
         return Err(AppError::LastAdmin);
     }
     let mut am: membership::ActiveModel = m.into();
-    am.role = Set(role.as_str().into());
+    am.role = Set(role);
     let after = am.update(&*tx).await?;
     // A link's target must stay below ADMIN and its minter ADMIN.
     if (before == Role::Admin) != (role == Role::Admin) {
@@ -324,7 +324,7 @@ async fn drop_member(
             action,
             actor: &c.principal,
             target_account_id: Some(m.account_id),
-            data: json!({ "role": m.role }),
+            data: json!({ "role": m.role.as_str() }),
         },
     )
     .await?;
@@ -361,7 +361,7 @@ pub async fn remove_member(c: &Caller, org_id: Uuid, account_id: Uuid) -> AppRes
             "admins cannot remove themselves; another admin must",
         ));
     }
-    if Role::from_db(&m.role) == Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
+    if m.role == Role::Admin && admin_count(&*tx, org_id).await? <= 1 {
         return Err(AppError::LastAdmin);
     }
     drop_member(&tx, c, &org, &m, "member.remove").await?;
@@ -384,7 +384,7 @@ pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<organization::Model> {
     let m = find_membership(&*tx, org_id, account_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if Role::from_db(&m.role) == Role::Admin {
+    if m.role == Role::Admin {
         return Err(AppError::Forbidden(
             "admins cannot leave; hand the role to someone else first",
         ));

@@ -25,67 +25,11 @@ pub mod tokens;
 pub mod usage;
 pub mod validate;
 
-use async_graphql::Enum;
+pub use crate::entity::enums::{AccountKind, Role};
 
 use crate::auth::Principal;
 use loaders::Loaders;
 pub use services::Services;
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    Admin,
-    BillingManager,
-    Member,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "ADMIN",
-            Role::BillingManager => "BILLING_MANAGER",
-            Role::Member => "MEMBER",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "ADMIN" => Some(Role::Admin),
-            "BILLING_MANAGER" => Some(Role::BillingManager),
-            "MEMBER" => Some(Role::Member),
-            _ => None,
-        }
-    }
-
-    /// Stored values were written by us; an unknown one is a bug, read as MEMBER.
-    pub fn from_db(s: &str) -> Role {
-        Role::parse(s).unwrap_or(Role::Member)
-    }
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum AccountKind {
-    /// A person who signs in with an email address.
-    Person,
-    /// An organization-managed user: no email, exists for automated processes.
-    Managed,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::Person => "PERSON",
-            AccountKind::Managed => "MANAGED",
-        }
-    }
-
-    pub fn from_db(s: &str) -> AccountKind {
-        if s == "MANAGED" {
-            AccountKind::Managed
-        } else {
-            AccountKind::Person
-        }
-    }
-}
 
 /// Everything a service function needs about the current request: the
 /// shared services, who is asking, and this request's loaders (whose

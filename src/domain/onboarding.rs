@@ -145,7 +145,7 @@ pub async fn onboard(
     if !added.is_empty() {
         let admins = membership::Entity::find()
             .filter(membership::Column::OrganizationId.eq(org_id))
-            .filter(membership::Column::Role.eq(Role::Admin.as_str()))
+            .filter(membership::Column::Role.eq(Role::Admin))
             .find_also_related(account::Entity)
             .all(&*tx)
             .await?;
@@ -227,7 +227,7 @@ async fn one(
                 event(
                     "account.create",
                     a.id,
-                    json!({ "kind": a.kind, "via": "onboarding" }),
+                    json!({ "kind": a.kind.as_str(), "via": "onboarding" }),
                 ),
             )
             .await?;
@@ -241,7 +241,7 @@ async fn one(
                 id: Uuid::now_v7(),
                 organization_id: org.id,
                 account_id: acc.id,
-                role: Role::Member.as_str().into(),
+                role: Role::Member,
                 created_at: now,
             };
             membership::Entity::insert(membership::ActiveModel::from(m.clone()))
@@ -253,7 +253,7 @@ async fn one(
                 event(
                     "member.add",
                     acc.id,
-                    json!({ "role": "MEMBER", "via": "onboarding" }),
+                    json!({ "role": Role::Member.as_str(), "via": "onboarding" }),
                 ),
             )
             .await?;

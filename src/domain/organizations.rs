@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::config::OrgCreation;
 use crate::db::lock_org;
 use crate::entity::{membership, organization, seat};
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 use crate::events::{self, SeatChangeKind};
 
 pub const MAX_SEAT_LIMIT: i32 = 10_000_000;
@@ -84,7 +84,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_organizations_handle",
+                UniqueIndex::OrganizationsHandle,
                 AppError::AlreadyExists(format!("the handle '{}' is taken", org.handle)),
             )
         })?;
@@ -92,7 +92,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.id),
         account_id: Set(account_id),
-        role: Set(Role::Admin.as_str().into()),
+        role: Set(Role::Admin),
         created_at: Set(now),
     })
     .exec_without_returning(&*tx)
@@ -117,7 +117,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
             action: "member.add",
             actor: &c.principal,
             target_account_id: Some(account_id),
-            data: json!({ "role": "ADMIN" }),
+            data: json!({ "role": Role::Admin.as_str() }),
         },
     )
     .await?;

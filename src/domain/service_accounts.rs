@@ -15,7 +15,7 @@ use crate::auth::tokens;
 use crate::db::lock_org;
 use crate::domain::Services;
 use crate::entity::service_account;
-use crate::error::{on_unique, AppError, AppResult};
+use crate::error::{on_unique, AppError, AppResult, UniqueIndex};
 
 fn new_client_id() -> String {
     format!("orgc_{}", tokens::random_base62(24))
@@ -52,7 +52,7 @@ pub async fn create(
         .map_err(|e| {
             on_unique(
                 e,
-                "ux_service_accounts_org_name",
+                UniqueIndex::ServiceAccountsOrgName,
                 AppError::AlreadyExists(
                     "a service account with this name exists in the organization".into(),
                 ),

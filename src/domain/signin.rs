@@ -77,7 +77,7 @@ async fn authorize<C: ConnectionTrait>(
     let my_role = |org: Uuid| {
         mine.iter()
             .find(|m| m.organization_id == org)
-            .map(|m| Role::from_db(&m.role))
+            .map(|m| m.role)
     };
     let shared = theirs.iter().any(|m| my_role(m.organization_id).is_some());
     if !site_admin && !shared {
@@ -89,12 +89,11 @@ async fn authorize<C: ConnectionTrait>(
     }
     let escalation = acc.is_site_admin
         || (!site_admin
-            && theirs.iter().any(|m| {
-                Role::from_db(&m.role) == Role::Admin
-                    && my_role(m.organization_id) != Some(Role::Admin)
-            }));
+            && theirs
+                .iter()
+                .any(|m| m.role == Role::Admin && my_role(m.organization_id) != Some(Role::Admin)));
     let may_mint_in = |m: &&membership::Model| {
-        Role::from_db(&m.role) != Role::Admin
+        m.role != Role::Admin
             && asked.is_none_or(|o| o == m.organization_id)
             && (site_admin || my_role(m.organization_id) == Some(Role::Admin))
     };

@@ -9,7 +9,8 @@ use sea_orm::{FromQueryResult, StatementBuilder};
 use uuid::Uuid;
 
 use super::authz::standing;
-use super::Caller;
+use super::{Caller, Role};
+use crate::entity::enums::StoredInvitationStatus;
 use crate::entity::{access_token, invitation, membership, organization, seat, service_account};
 use crate::error::{AppError, AppResult};
 use crate::usage::series::{self, Series, UsageInterval, ALL_METRICS};
@@ -54,7 +55,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
     let st = standing(c, org_id).await?;
     st.require(st.billing())?;
     let now = c.now();
-    let role = |r: &str| vec![Expr::col(membership::Column::Role).eq(r)];
+    let role = |r: Role| vec![Expr::col(membership::Column::Role).eq(r)];
     let mut q = Query::select();
     q.expr_as(
         count_in(
@@ -70,7 +71,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
             membership::Entity,
             membership::Column::OrganizationId,
             org_id,
-            role("ADMIN"),
+            role(Role::Admin),
         ),
         Alias::new("admins"),
     )
@@ -79,7 +80,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
             membership::Entity,
             membership::Column::OrganizationId,
             org_id,
-            role("BILLING_MANAGER"),
+            role(Role::BillingManager),
         ),
         Alias::new("billing_managers"),
     )
@@ -104,7 +105,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
             invitation::Column::OrganizationId,
             org_id,
             vec![
-                Expr::col(invitation::Column::Status).eq("PENDING"),
+                Expr::col(invitation::Column::Status).eq(StoredInvitationStatus::Pending),
                 Expr::col(invitation::Column::ExpiresAt).gt(now),
             ],
         ),

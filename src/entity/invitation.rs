@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use super::enums::{Role, StoredInvitationStatus};
+
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
@@ -10,10 +12,8 @@ pub struct Model {
     pub organization_id: Uuid,
     #[sea_orm(column_type = "Text")]
     pub email: String,
-    #[sea_orm(column_type = "Text")]
-    pub role: String,
-    #[sea_orm(column_type = "Text")]
-    pub status: String,
+    pub role: Role,
+    pub status: StoredInvitationStatus,
     #[sea_orm(column_type = "Text")]
     pub token_hash: String,
     pub invited_by_account_id: Option<Uuid>,

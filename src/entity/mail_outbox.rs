@@ -2,13 +2,14 @@
 
 use sea_orm::entity::prelude::*;
 
+use super::enums::MailKind;
+
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel, Debug)]
 #[sea_orm(table_name = "mail_outbox")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    #[sea_orm(column_type = "Text")]
-    pub kind: String,
+    pub kind: MailKind,
     #[sea_orm(column_type = "Text")]
     pub to_address: String,
     #[sea_orm(column_type = "Text")]

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use super::enums::Role;
+
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel, Debug)]
 #[sea_orm(table_name = "memberships")]
 pub struct Model {
@@ -9,8 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub account_id: Uuid,
-    #[sea_orm(column_type = "Text")]
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTimeUtc,
 }
 

@@ -3,6 +3,7 @@
 pub mod access_token;
 pub mod account;
 pub mod audit_event;
+pub mod enums;
 pub mod invitation;
 pub mod mail_outbox;
 pub mod membership;

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use super::enums::UsageMetric;
+
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel, Debug)]
 #[sea_orm(table_name = "usage_counters")]
 pub struct Model {
@@ -10,8 +12,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub day: Date,
     #[sea_orm(primary_key, auto_increment = false)]
-    #[sea_orm(column_type = "Text")]
-    pub metric: String,
+    pub metric: UsageMetric,
     pub value: i64,
 }
 

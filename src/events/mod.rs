@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 pub const CHANNEL: &str = "orgraph_events";
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SeatChangeKind {
     Assigned,
     Revoked,

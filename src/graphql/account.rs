@@ -6,12 +6,13 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result, ID};
 use chrono::{DateTime, Utc};
 
-use super::ids;
+use super::enums::AccountKind;
+use super::ids::{self, NodeKind};
 use super::member::{Membership, MembershipConnection};
 use super::pagination::{PageArgs, PageQuery};
 use crate::domain::read::accounts::{self, AccountView};
 use crate::domain::read::members;
-use crate::domain::{AccountKind, Caller};
+use crate::domain::Caller;
 use crate::error::AppError;
 
 #[derive(Clone)]
@@ -46,10 +47,10 @@ impl Account {
 #[Object]
 impl Account {
     pub async fn id(&self) -> ID {
-        ids::encode("Account", self.0.id)
+        ids::encode(NodeKind::Account, self.0.id)
     }
     async fn kind(&self, ctx: &Context<'_>) -> Result<AccountKind> {
-        self.field(ctx, |v| v.kind).await
+        self.field(ctx, |v| v.kind.map(AccountKind::from)).await
     }
     /// Null for MANAGED accounts.
     async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::pagination::{PageArgs, PageQuery};
 use super::service_account::ServiceAccount;
 use crate::connection;
@@ -29,7 +29,7 @@ impl AuditEvent {
 #[Object]
 impl AuditEvent {
     pub async fn id(&self) -> ID {
-        ids::encode("AuditEvent", self.0.event.id)
+        ids::encode(NodeKind::AuditEvent, self.0.event.id)
     }
     /// Dotted verb, e.g. seat.assign, member.role_update, token.revoke.
     async fn action(&self) -> &str {
@@ -63,8 +63,8 @@ impl AuditEvent {
 /// BAD_USER_INPUT, after its checks).
 fn actor_filter(actor: &ID) -> ActorFilter {
     match ids::parse(actor.as_str()) {
-        Some(("Account", id)) => ActorFilter::Account(id),
-        Some(("ServiceAccount", id)) => ActorFilter::ServiceAccount(id),
+        Some((NodeKind::Account, id)) => ActorFilter::Account(id),
+        Some((NodeKind::ServiceAccount, id)) => ActorFilter::ServiceAccount(id),
         Some(_) => ActorFilter::NoActor,
         None => ActorFilter::Invalid,
     }
@@ -101,10 +101,10 @@ fn show_references(data: &mut serde_json::Value) {
             continue;
         };
         let node = match kind {
-            ObjectKind::Account => "Account",
-            ObjectKind::AccessToken => "AccessToken",
-            ObjectKind::ServiceAccount => "ServiceAccount",
-            ObjectKind::SignInToken => "SignInToken",
+            ObjectKind::Account => NodeKind::Account,
+            ObjectKind::AccessToken => NodeKind::AccessToken,
+            ObjectKind::ServiceAccount => NodeKind::ServiceAccount,
+            ObjectKind::SignInToken => NodeKind::SignInToken,
         };
         *v = serde_json::Value::String(ids::encode(node, uuid).0);
     }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::enums::{self, Role};
+use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::Organization;
 use super::pagination::{PageArgs, PageQuery};
@@ -16,7 +17,7 @@ use crate::domain::invitation_accept::{self, Accept};
 use crate::domain::invitations::{self, Change, InvitationStatus, Invitee, Outcome};
 use crate::domain::read::members::MemberRow;
 use crate::domain::read::{accounts, invitations as read, organizations};
-use crate::domain::{invite_csv, validate, Caller, Role};
+use crate::domain::{invite_csv, validate, Caller};
 use crate::entity::invitation;
 use crate::error::{AppError, AppResult};
 
@@ -28,7 +29,7 @@ connection!(InvitationConnection, InvitationEdge, Invitation);
 #[Object]
 impl Invitation {
     pub async fn id(&self) -> ID {
-        ids::encode("Invitation", self.0.id)
+        ids::encode(NodeKind::Invitation, self.0.id)
     }
     /// For members of the organization (and site admins, its service
     /// accounts). A token holder who is not gets NOT_FOUND here and reads
@@ -47,11 +48,11 @@ impl Invitation {
         &self.0.email
     }
     async fn role(&self) -> Role {
-        Role::from_db(&self.0.role)
+        self.0.role.into()
     }
-    async fn status(&self, ctx: &Context<'_>) -> Result<InvitationStatus> {
+    async fn status(&self, ctx: &Context<'_>) -> Result<enums::InvitationStatus> {
         let c = ctx.data::<Caller>()?;
-        Ok(InvitationStatus::of(&self.0, c.now()))
+        Ok(InvitationStatus::of(&self.0, c.now()).into())
     }
     async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let c = ctx.data::<Caller>()?;
@@ -193,7 +194,11 @@ impl InvitationMutations {
         input: InviteMembersInput,
     ) -> Result<InviteMembersPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let invitees = input.invitees.unwrap_or_default();
         validate::bulk_len("invitees", invitees.len())?;
         // Both limits of the file are checked before any row is processed.
@@ -212,7 +217,7 @@ impl InvitationMutations {
             .map(|(n, i)| {
                 Ok(Invitee {
                     email: i.email,
-                    role: i.role.unwrap_or(Role::Member),
+                    role: i.role.unwrap_or(Role::Member).into(),
                     field: vec!["invitees".into(), n.to_string()],
                 })
             })
@@ -284,7 +289,7 @@ async fn change(
     let ids = input
         .ids
         .iter()
-        .map(|id| ids::decode(id, "Invitation", &[]))
+        .map(|id| ids::decode(id, NodeKind::Invitation, &[]))
         .collect();
     let out = invitations::change(c, ids, what).await?;
     Ok(InvitationResultsPayload {

@@ -5,12 +5,13 @@ use async_graphql::{Context, Object, Result, ID};
 use chrono::{DateTime, Utc};
 
 use super::account::Account;
-use super::ids;
+use super::enums::Role;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::seat::Seat;
 use crate::connection;
 use crate::domain::read::members::{self, MemberRow};
-use crate::domain::{Caller, Role};
+use crate::domain::Caller;
 
 #[derive(Clone)]
 pub struct Membership(pub MemberRow);
@@ -20,7 +21,7 @@ connection!(MembershipConnection, MembershipEdge, Membership, plain);
 #[Object]
 impl Membership {
     pub async fn id(&self) -> ID {
-        ids::encode("Membership", self.0.membership.id)
+        ids::encode(NodeKind::Membership, self.0.membership.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Organization::load(ctx, self.0.membership.organization_id).await
@@ -30,7 +31,7 @@ impl Membership {
         Ok(Account(members::account(c, &self.0).await?))
     }
     async fn role(&self) -> Role {
-        Role::from_db(&self.0.membership.role)
+        self.0.membership.role.into()
     }
     async fn joined_at(&self) -> DateTime<Utc> {
         self.0.membership.created_at

@@ -3,13 +3,14 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::account::Account;
-use super::ids;
+use super::enums::Role;
+use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::Organization;
 use crate::domain::members::{self, AccountRef};
 use crate::domain::read::accounts::AccountView;
 use crate::domain::read::members::MemberRow;
-use crate::domain::{validate, Caller, Role};
+use crate::domain::{validate, Caller};
 
 #[derive(InputObject)]
 pub struct AddMemberInput {
@@ -87,17 +88,22 @@ impl MemberMutations {
         input: AddMemberInput,
     ) -> Result<AddMemberPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let account = if input.account.contains('@') {
             AccountRef::Email(validate::email("account", &input.account)?)
         } else {
             AccountRef::Id(ids::decode(
                 &ID(input.account.clone()),
-                "Account",
+                NodeKind::Account,
                 &["account"],
             )?)
         };
-        let m = members::add_member(c, org, account, input.role.unwrap_or(Role::Member)).await?;
+        let m =
+            members::add_member(c, org, account, input.role.unwrap_or(Role::Member).into()).await?;
         Ok(AddMemberPayload {
             membership: Membership(MemberRow::with_seat(m, None)),
         })
@@ -110,7 +116,11 @@ impl MemberMutations {
         input: CreateUserInput,
     ) -> Result<CreateUserPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let (acc, m) = members::create_user(
             c,
             org,
@@ -119,7 +129,7 @@ impl MemberMutations {
                 first_name: input.first_name,
                 last_name: input.last_name,
                 password: input.password,
-                role: input.role.unwrap_or(Role::Member),
+                role: input.role.unwrap_or(Role::Member).into(),
             },
         )
         .await?;
@@ -135,9 +145,13 @@ impl MemberMutations {
         input: UpdateMemberRoleInput,
     ) -> Result<UpdateMemberRolePayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
-        let acc = ids::decode(&input.account, "Account", &["account"])?;
-        let m = members::update_role(c, org, acc, input.role).await?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
+        let acc = ids::decode(&input.account, NodeKind::Account, &["account"])?;
+        let m = members::update_role(c, org, acc, input.role.into()).await?;
         Ok(UpdateMemberRolePayload {
             membership: Membership(MemberRow::bare(m)),
         })
@@ -149,11 +163,15 @@ impl MemberMutations {
         input: RemoveMemberInput,
     ) -> Result<RemoveMemberPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
-        let acc = ids::decode(&input.account, "Account", &["account"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
+        let acc = ids::decode(&input.account, NodeKind::Account, &["account"])?;
         members::remove_member(c, org, acc).await?;
         Ok(RemoveMemberPayload {
-            removed_account_id: ids::encode("Account", acc),
+            removed_account_id: ids::encode(NodeKind::Account, acc),
         })
     }
 
@@ -163,7 +181,11 @@ impl MemberMutations {
         input: LeaveOrganizationInput,
     ) -> Result<LeaveOrganizationPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let org = members::leave(c, org).await?;
         Ok(LeaveOrganizationPayload {
             organization: Organization(org),

@@ -10,7 +10,8 @@ use async_graphql::parser::types::Field;
 use async_graphql::resolver_utils::enum_value;
 use async_graphql::{Lookahead, ScalarType, SelectionField, Value};
 
-use super::ids;
+use super::enums::Role;
+use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::plain::{Plain, Walk};
 use crate::domain::read::accounts::AccountView;
@@ -18,7 +19,6 @@ use crate::domain::read::members_page::{
     AccountColumn, AccountColumns, MemberColumns, SeatColumns,
 };
 use crate::domain::read::seats::SeatView;
-use crate::domain::Role;
 
 /// Declares an enum of a GraphQL type's fields with their names.
 macro_rules! fields {
@@ -175,8 +175,8 @@ impl Plain for Membership {
     fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value> {
         let m = &self.0.membership;
         Some(match MembershipField::of(field.name.node.as_str())? {
-            MembershipField::Id => Value::String(ids::encode("Membership", m.id).0),
-            MembershipField::Role => enum_value(Role::from_db(&m.role)),
+            MembershipField::Id => Value::String(ids::encode(NodeKind::Membership, m.id).0),
+            MembershipField::Role => enum_value(Role::from(m.role)),
             MembershipField::JoinedAt => m.created_at.to_value(),
             MembershipField::Seat => match self.0.seat.as_ref()? {
                 None => Value::Null,
@@ -210,8 +210,8 @@ impl Plain for AccountView {
         let text =
             |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
         Some(match AccountField::of(field.name.node.as_str())? {
-            AccountField::Id => Value::String(ids::encode("Account", self.id).0),
-            AccountField::Kind => enum_value(self.kind?),
+            AccountField::Id => Value::String(ids::encode(NodeKind::Account, self.id).0),
+            AccountField::Kind => enum_value(super::enums::AccountKind::from(self.kind?)),
             AccountField::Email => text(self.email.as_ref()?),
             AccountField::FirstName => text(self.first_name.as_ref()?),
             AccountField::LastName => text(self.last_name.as_ref()?),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::pagination::{PageArgs, PageQuery};
 use crate::connection;
@@ -25,7 +25,7 @@ connection!(MessageConnection, MessageEdge, Message);
 #[Object]
 impl Message {
     pub async fn id(&self) -> ID {
-        ids::encode("Message", self.0.id)
+        ids::encode(NodeKind::Message, self.0.id)
     }
     /// NOT_FOUND once the reader no longer belongs to the organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
@@ -80,7 +80,11 @@ impl MessageMutations {
         input: MessageMembersInput,
     ) -> Result<MessageMembersPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let (_, recipients) =
             messages::message_members(c, org, &input.subject, &input.body).await?;
         Ok(MessageMembersPayload { recipients })

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod enums;
 pub mod ids;
 pub mod invitation;
 pub mod member;

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::invitation::Invitation;
 use super::member::Membership;
 use super::token::AccessToken;
@@ -51,7 +51,11 @@ impl OnboardingMutations {
         input: OnboardUsersInput,
     ) -> Result<OnboardUsersPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let users = input
             .users
             .into_iter()

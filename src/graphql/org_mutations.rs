@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::scalars::Date;
 use crate::domain::{organizations as orgs, Caller};
@@ -105,7 +105,11 @@ impl OrgMutations {
         input: UpdateOrganizationInput,
     ) -> Result<UpdateOrganizationPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let id = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let org = orgs::update(
             c,
             id,
@@ -128,7 +132,11 @@ impl OrgMutations {
         input: UpdateOrganizationSettingsInput,
     ) -> Result<UpdateOrganizationSettingsPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let id = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let org =
             orgs::update_settings(c, id, input.storage_enabled, input.notebooks_enabled).await?;
         Ok(UpdateOrganizationSettingsPayload {
@@ -139,7 +147,11 @@ impl OrgMutations {
     /// Site admins only: set the plan, its period and seat limit.
     async fn set_plan(&self, ctx: &Context<'_>, input: SetPlanInput) -> Result<SetPlanPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let id = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let org = orgs::set_plan(
             c,
             id,
@@ -163,7 +175,11 @@ impl OrgMutations {
         input: PurchaseSeatsInput,
     ) -> Result<PurchaseSeatsPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let id = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let org = orgs::purchase_seats(c, id, input.quantity).await?;
         Ok(PurchaseSeatsPayload {
             organization: Organization(org),

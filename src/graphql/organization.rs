@@ -3,14 +3,15 @@
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use super::ids;
+use super::enums::{InvitationStatus, Role, UsageInterval, UsageMetric};
+use super::ids::{self, NodeKind};
 use super::member::{Membership, MembershipConnection};
 use super::pagination::{PageArgs, PageQuery};
 use super::scalars::Date;
 use crate::connection;
 use crate::domain::read::members_page::{self, MembersFilter};
 use crate::domain::read::{members, organizations};
-use crate::domain::{Caller, Role};
+use crate::domain::Caller;
 use crate::entity::organization;
 
 #[derive(Clone)]
@@ -49,7 +50,7 @@ pub struct Plan {
 #[Object]
 impl Organization {
     pub async fn id(&self) -> ID {
-        ids::encode("Organization", self.0.id)
+        ids::encode(NodeKind::Organization, self.0.id)
     }
     /// URL identifier: 1-39 chars of a-z, 0-9 and '-', starts with a letter, globally unique, immutable.
     async fn handle(&self) -> &str {
@@ -88,7 +89,9 @@ impl Organization {
     /// The caller's role here; null when the caller is not a member (site admin, service account).
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
         let c = ctx.data::<Caller>()?;
-        Ok(organizations::viewer_role(c, self.0.id).await?)
+        Ok(organizations::viewer_role(c, self.0.id)
+            .await?
+            .map(Role::from))
     }
 
     #[graphql(
@@ -113,7 +116,7 @@ impl Organization {
             c.state.cursor_key.clone(),
         )?;
         let filter = MembersFilter {
-            role,
+            role: role.map(Into::into),
             has_seat,
             search,
         };
@@ -198,14 +201,14 @@ impl Organization {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        status: Option<crate::domain::invitations::InvitationStatus>,
+        status: Option<InvitationStatus>,
     ) -> Result<super::invitation::InvitationConnection> {
         let c = ctx.data::<Caller>()?;
         Ok(super::invitation::list(
             c,
             self.0.id,
             PageArgs::new(first, after, last, before),
-            status,
+            status.map(Into::into),
         )
         .await?)
     }
@@ -222,16 +225,15 @@ impl Organization {
     async fn usage(
         &self,
         ctx: &Context<'_>,
-        metrics: Option<Vec<crate::usage::UsageMetric>>,
-        #[graphql(default_with = "Some(crate::usage::series::UsageInterval::Month)")]
-        interval: Option<crate::usage::series::UsageInterval>,
+        metrics: Option<Vec<UsageMetric>>,
+        #[graphql(default_with = "Some(UsageInterval::Month)")] interval: Option<UsageInterval>,
         start: Option<DateTime<Utc>>,
         end: Option<DateTime<Utc>>,
     ) -> Result<Vec<super::usage::UsageSeries>> {
         let c = ctx.data::<Caller>()?;
         let q = crate::domain::usage::UsageQuery {
-            metrics,
-            interval: interval.unwrap_or(crate::usage::series::UsageInterval::Month),
+            metrics: metrics.map(|m| m.into_iter().map(Into::into).collect()),
+            interval: interval.unwrap_or(UsageInterval::Month).into(),
             start,
             end,
         };
@@ -257,7 +259,7 @@ impl Organization {
 
     async fn member(&self, ctx: &Context<'_>, account: ID) -> Result<Option<Membership>> {
         let c = ctx.data::<Caller>()?;
-        let Ok(account_id) = ids::decode(&account, "Account", &["account"]) else {
+        let Ok(account_id) = ids::decode(&account, NodeKind::Account, &["account"]) else {
             return Ok(None);
         };
         Ok(members::of(c, self.0.id, account_id).await?.map(Membership))

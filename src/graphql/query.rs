@@ -3,7 +3,7 @@
 use async_graphql::{Context, Interface, Object, Result, ID};
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::member::Membership;
 use super::organization::{Organization, OrganizationConnection};
 use super::pagination::{PageArgs, PageQuery};
@@ -36,34 +36,33 @@ async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
         return Ok(None);
     };
     Ok(match kind {
-        "Organization" => organizations::by_id(c, uuid)
+        NodeKind::Organization => organizations::by_id(c, uuid)
             .await?
             .map(|o| Node::Organization(Organization(o))),
-        "Account" => accounts::visible(c, uuid)
+        NodeKind::Account => accounts::visible(c, uuid)
             .await?
             .map(|a| Node::Account(a.into())),
-        "Membership" => members::node(c, uuid)
+        NodeKind::Membership => members::node(c, uuid)
             .await?
             .map(|m| Node::Membership(Membership(m))),
-        "AccessToken" => tokens::visible(c, uuid)
+        NodeKind::AccessToken => tokens::visible(c, uuid)
             .await?
             .map(|t| Node::AccessToken(super::token::AccessToken(t))),
-        "ServiceAccount" => service_accounts::visible(c, uuid)
+        NodeKind::ServiceAccount => service_accounts::visible(c, uuid)
             .await?
             .map(|s| Node::ServiceAccount(super::service_account::ServiceAccount(s))),
-        "Invitation" => invitations::node(c, uuid)
+        NodeKind::Invitation => invitations::node(c, uuid)
             .await?
             .map(|i| Node::Invitation(super::invitation::Invitation(i))),
-        "Message" => messages::node(c, uuid)
+        NodeKind::Message => messages::node(c, uuid)
             .await?
             .map(|m| Node::Message(super::message::Message(m))),
-        "AuditEvent" => audit::visible(c, uuid)
+        NodeKind::AuditEvent => audit::visible(c, uuid)
             .await?
             .map(|e| Node::AuditEvent(super::audit::AuditEvent(e))),
-        "SignInToken" => signin::visible(c, uuid)
+        NodeKind::SignInToken => signin::visible(c, uuid)
             .await?
             .map(|l| Node::SignInToken(super::signin::SignInToken(l))),
-        _ => None,
     })
 }
 
@@ -143,7 +142,7 @@ impl QueryRoot {
 
     async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Account>> {
         let c = ctx.data::<Caller>()?;
-        let Ok(uuid) = ids::decode(&id, "Account", &["id"]) else {
+        let Ok(uuid) = ids::decode(&id, NodeKind::Account, &["id"]) else {
             return Ok(None);
         };
         Ok(accounts::visible(c, uuid).await?.map(Into::into))

@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::pagination::{PageArgs, PageQuery};
 use super::user_error::UserError;
 use crate::connection;
@@ -120,7 +120,7 @@ fn account_items(accounts: &[ID]) -> Vec<seats::AccountItem> {
     accounts
         .iter()
         .enumerate()
-        .map(|(i, id)| ids::decode(id, "Account", &["accounts", &i.to_string()]))
+        .map(|(i, id)| ids::decode(id, NodeKind::Account, &["accounts", &i.to_string()]))
         .collect()
 }
 
@@ -158,7 +158,11 @@ impl SeatMutations {
         input: SeatAccountsInput,
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let items = account_items(&input.accounts);
         Ok(payload(
             input.accounts,
@@ -172,7 +176,11 @@ impl SeatMutations {
         input: SeatAccountsInput,
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let items = account_items(&input.accounts);
         Ok(payload(
             input.accounts,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::pagination::{PageArgs, PageQuery};
 use crate::connection;
@@ -22,7 +22,7 @@ connection!(ServiceAccountConnection, ServiceAccountEdge, ServiceAccount);
 #[Object]
 impl ServiceAccount {
     pub async fn id(&self) -> ID {
-        ids::encode("ServiceAccount", self.0.id)
+        ids::encode(NodeKind::ServiceAccount, self.0.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Organization::load(ctx, self.0.organization_id).await
@@ -121,7 +121,11 @@ impl ServiceAccountMutations {
         input: CreateServiceAccountInput,
     ) -> Result<CreateServiceAccountPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let (sa, client_secret) = service_accounts::create(c, org, &input.name).await?;
         Ok(CreateServiceAccountPayload {
             service_account: ServiceAccount(sa),
@@ -135,7 +139,7 @@ impl ServiceAccountMutations {
         input: ServiceAccountIdInput,
     ) -> Result<CreateServiceAccountPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.id, "ServiceAccount", &["id"])?;
+        let id = ids::decode(&input.id, NodeKind::ServiceAccount, &["id"])?;
         let (sa, client_secret) = service_accounts::rotate(c, id).await?;
         Ok(CreateServiceAccountPayload {
             service_account: ServiceAccount(sa),
@@ -149,10 +153,10 @@ impl ServiceAccountMutations {
         input: ServiceAccountIdInput,
     ) -> Result<DeleteServiceAccountPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.id, "ServiceAccount", &["id"])?;
+        let id = ids::decode(&input.id, NodeKind::ServiceAccount, &["id"])?;
         let gone = service_accounts::delete(c, id).await?;
         Ok(DeleteServiceAccountPayload {
-            deleted_id: ids::encode("ServiceAccount", gone),
+            deleted_id: ids::encode(NodeKind::ServiceAccount, gone),
         })
     }
 
@@ -163,11 +167,11 @@ impl ServiceAccountMutations {
         input: CreateSignInTokenInput,
     ) -> Result<CreateSignInTokenPayload> {
         let c = ctx.data::<Caller>()?;
-        let account = ids::decode(&input.account, "Account", &["account"])?;
+        let account = ids::decode(&input.account, NodeKind::Account, &["account"])?;
         let organization = input
             .organization
             .as_ref()
-            .map(|o| ids::decode(o, "Organization", &["organization"]))
+            .map(|o| ids::decode(o, NodeKind::Organization, &["organization"]))
             .transpose()?;
         let minted = signin::create(
             c,
@@ -196,7 +200,9 @@ impl ServiceAccountMutations {
         let c = ctx.data::<Caller>()?;
         let which = match (input.token, input.id) {
             (Some(t), None) => signin::LinkRef::Secret(t),
-            (None, Some(id)) => signin::LinkRef::Id(ids::decode(&id, "SignInToken", &["id"])?),
+            (None, Some(id)) => {
+                signin::LinkRef::Id(ids::decode(&id, NodeKind::SignInToken, &["id"])?)
+            }
             _ => {
                 return Err(crate::error::AppError::bad_input(
                     &["token"],

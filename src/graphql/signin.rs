@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::pagination::{PageArgs, PageQuery};
 use crate::connection;
@@ -29,7 +29,7 @@ async fn account(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<Account>>
 #[Object]
 impl SignInToken {
     pub async fn id(&self) -> ID {
-        ids::encode("SignInToken", self.0.id)
+        ids::encode(NodeKind::SignInToken, self.0.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         match self.0.organization_id {

@@ -10,13 +10,14 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::enums::SeatChangeKind;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use crate::domain::read::accounts;
 use crate::domain::read::subscriptions::{concerns, may_watch_seats};
 use crate::domain::Caller;
 use crate::error::AppError;
-use crate::events::{Event, SeatChange, SeatChangeKind};
+use crate::events::{Event, SeatChange};
 use crate::metrics::Metrics;
 
 /// When the websocket session's JWT expires (set at connection_init).
@@ -28,7 +29,7 @@ pub struct SeatChangeEvent(pub SeatChange);
 #[Object(name = "SeatChange")]
 impl SeatChangeEvent {
     async fn kind(&self) -> SeatChangeKind {
-        self.0.kind
+        self.0.kind.into()
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Organization::load(ctx, self.0.organization_id).await
@@ -81,7 +82,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<SeatChangeEvent>>> {
         let c = ctx.data::<Caller>()?.clone();
         let expiry = ctx.data_opt::<SessionExpiry>().copied();
-        let org_id = ids::decode(&organization, "Organization", &["organization"])?;
+        let org_id = ids::decode(&organization, NodeKind::Organization, &["organization"])?;
         // Subscribe before checking, so nothing committed after the check is missed.
         let rx = c.state.events.subscribe();
         {

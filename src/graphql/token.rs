@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::ids;
+use super::ids::{self, NodeKind};
 use super::organization::Organization;
 use super::pagination::{PageArgs, PageQuery};
 use crate::connection;
@@ -23,7 +23,7 @@ connection!(AccessTokenConnection, AccessTokenEdge, AccessToken);
 #[Object]
 impl AccessToken {
     pub async fn id(&self) -> ID {
-        ids::encode("AccessToken", self.0.id)
+        ids::encode(NodeKind::AccessToken, self.0.id)
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         Organization::load(ctx, self.0.organization_id).await
@@ -77,7 +77,7 @@ pub async fn list(
     read::may_list(c, org_id).await?;
     let account = account
         .as_ref()
-        .map(|a| ids::decode(a, "Account", &["account"]))
+        .map(|a| ids::decode(a, NodeKind::Account, &["account"]))
         .transpose()?;
     let filter = read::TokenFilter { account, active };
     let page = read::list(c, org_id, &q.request, &filter).await?;
@@ -137,11 +137,15 @@ impl TokenMutations {
         input: IssueAccessTokenInput,
     ) -> Result<IssueAccessTokenPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let account = input
             .account
             .as_ref()
-            .map(|a| ids::decode(a, "Account", &["account"]))
+            .map(|a| ids::decode(a, NodeKind::Account, &["account"]))
             .transpose()?;
         let (t, secret) = tokens::issue_access_token(
             c,
@@ -166,7 +170,7 @@ impl TokenMutations {
         input: RevokeAccessTokenInput,
     ) -> Result<RevokeAccessTokenPayload> {
         let c = ctx.data::<Caller>()?;
-        let id = ids::decode(&input.id, "AccessToken", &["id"])?;
+        let id = ids::decode(&input.id, NodeKind::AccessToken, &["id"])?;
         Ok(RevokeAccessTokenPayload {
             access_token: AccessToken(tokens::revoke_access_token(c, id).await?),
         })
@@ -179,13 +183,17 @@ impl TokenMutations {
         input: SyncAccessTokensInput,
     ) -> Result<SyncAccessTokensPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(&input.organization, "Organization", &["organization"])?;
+        let org = ids::decode(
+            &input.organization,
+            NodeKind::Organization,
+            &["organization"],
+        )?;
         let accounts = input
             .accounts
             .map(|v| {
                 v.iter()
                     .enumerate()
-                    .map(|(i, a)| ids::decode(a, "Account", &["accounts", &i.to_string()]))
+                    .map(|(i, a)| ids::decode(a, NodeKind::Account, &["accounts", &i.to_string()]))
                     .collect::<AppResult<Vec<_>>>()
             })
             .transpose()?;

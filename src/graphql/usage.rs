@@ -3,9 +3,9 @@
 use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 
+use super::enums::UsageMetric;
 use crate::domain::usage as domain;
 use crate::usage::series::Series;
-use crate::usage::UsageMetric;
 
 /// Counts of what the organization uses right now.
 #[derive(SimpleObject)]
@@ -55,7 +55,7 @@ pub struct UsageSeries {
 impl From<Series> for UsageSeries {
     fn from(s: Series) -> Self {
         UsageSeries {
-            metric: s.metric,
+            metric: s.metric.into(),
             buckets: s
                 .buckets
                 .into_iter()

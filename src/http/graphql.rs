@@ -15,11 +15,10 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde_json::json;
-use tower_http::request_id::RequestId;
 
 use super::pipeline::{self, Refusal};
+use super::ReqId;
 use crate::domain::Caller;
 use crate::error::{AppError, ErrorCode};
 use crate::http::AppState;
@@ -27,10 +26,6 @@ use crate::http::AppState;
 pub const MAX_BATCH: usize = 10;
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
-
-fn rid(id: &Option<Extension<RequestId>>) -> String {
-    super::request_id_text(id.as_ref().map(|r| &r.0))
-}
 
 /// A GraphQL-shaped error answer with an HTTP status.
 pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
@@ -86,7 +81,11 @@ fn boundary(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+async fn caller_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    request_id: &str,
+) -> Result<Caller, Response> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -97,11 +96,12 @@ async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Res
             ErrorCode::Unauthenticated,
             "the bearer token is invalid or expired",
         )),
-        Err(_) => Err(error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "internal error",
-        )),
+        Err(e) => {
+            e.log(request_id);
+            let body = json!({ "errors": [{ "message": "internal error",
+                "extensions": { "code": ErrorCode::Internal.as_str(), "requestId": request_id } }] });
+            Err((StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response())
+        }
     }
 }
 
@@ -170,11 +170,10 @@ fn request_error(r: &async_graphql::Response) -> bool {
 pub async fn post_graphql(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request_id: Option<Extension<RequestId>>,
+    ReqId(request_id): ReqId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request_id = rid(&request_id);
     let batch = match mime_essence(&headers).as_deref() {
         Some("application/json") => {
             if body.len() > MAX_JSON_BODY {
@@ -259,7 +258,7 @@ pub async fn post_graphql(
             );
         }
     }
-    let caller = match caller_for(&state, &headers).await {
+    let caller = match caller_for(&state, &headers, &request_id).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -272,11 +271,10 @@ const BODY_LIMIT_FILE: usize = 1024 * 1024;
 pub async fn get_graphql(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request_id: Option<Extension<RequestId>>,
+    ReqId(request_id): ReqId,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let request_id = rid(&request_id);
     let mut req = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(r) => r,
         Err(_) => {
@@ -299,7 +297,7 @@ pub async fn get_graphql(
             return res;
         }
     }
-    let caller = match caller_for(&state, &headers).await {
+    let caller = match caller_for(&state, &headers, &request_id).await {
         Ok(c) => c,
         Err(r) => return r,
     };

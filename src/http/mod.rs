@@ -33,14 +33,30 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn request_id_of<B>(req: &Request<B>) -> String {
-    request_id_text(req.extensions().get::<RequestId>())
+    request_id_in(req.extensions())
 }
 
-/// The request id as logs and error extensions show it ("-" when absent).
-pub fn request_id_text(id: Option<&RequestId>) -> String {
-    id.and_then(|r| r.header_value().to_str().ok())
+fn request_id_in(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<RequestId>()
+        .and_then(|r| r.header_value().to_str().ok())
         .unwrap_or("-")
         .to_string()
+}
+
+/// A handler's request id (`x-request-id`), for its INTERNAL answers and
+/// their log line; "-" when the layer set none.
+pub struct ReqId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ReqId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ReqId(request_id_in(&parts.extensions)))
+    }
 }
 
 /// The request path as logs may show it: a sign-in link's token (the

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::ReqId;
 use crate::domain::accounts;
 use crate::error::AppError;
 use crate::http::AppState;
@@ -29,6 +30,17 @@ pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Respon
         );
     }
     res
+}
+
+/// 500 `server_error` for an error answered as INTERNAL, logged here (with
+/// the request id and its whole chain) and nowhere else.
+pub fn server_error(request_id: &str, e: &AppError) -> Response {
+    e.log(request_id);
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "internal error",
+    )
 }
 
 fn no_store(res: &mut Response) {
@@ -115,6 +127,7 @@ pub fn too_many(wait: std::time::Duration) -> Response {
 pub async fn token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ReqId(request_id): ReqId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -137,9 +150,10 @@ pub async fn token(
         return too_many(wait);
     }
     match p.get("grant_type").map(String::as_str) {
-        Some("password") => password_grant(&state, &p).await,
+        Some("password") => password_grant(&state, &p, &request_id).await,
         Some("client_credentials") => {
-            super::oauth_client::client_credentials(&state, peer.ip(), &headers, &p).await
+            super::oauth_client::client_credentials(&state, peer.ip(), &headers, &p, &request_id)
+                .await
         }
         Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,
@@ -154,7 +168,11 @@ pub async fn token(
     }
 }
 
-async fn password_grant(state: &AppState, p: &HashMap<String, String>) -> Response {
+async fn password_grant(
+    state: &AppState,
+    p: &HashMap<String, String>,
+    request_id: &str,
+) -> Response {
     let (Some(username), Some(password)) = (p.get("username"), p.get("password")) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -169,24 +187,13 @@ async fn password_grant(state: &AppState, p: &HashMap<String, String>) -> Respon
             state.services.clock.now(),
         ) {
             Ok(jwt) => token_response(jwt, state.services.keys.ttl_seconds()),
-            Err(e) => {
-                AppError::internal(e);
-                oauth_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "internal error",
-                )
-            }
+            Err(e) => server_error(request_id, &AppError::internal(e)),
         },
         Err(AppError::Unauthenticated) => oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "the email or password is wrong",
         ),
-        Err(_) => oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "internal error",
-        ),
+        Err(e) => server_error(request_id, &e),
     }
 }

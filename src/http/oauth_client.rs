@@ -14,24 +14,18 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
-use super::oauth::{oauth_error, params, token_response, too_many};
+use super::oauth::{oauth_error, params, server_error, token_response, too_many};
+use super::ReqId;
 use crate::domain::authn::authenticate;
 use crate::domain::introspection::{self, Introspector};
 use crate::domain::service_accounts::{authenticate_client, ClientCheck};
 use crate::domain::signin;
 use crate::entity::service_account;
-use crate::graphql::ids;
+use crate::error::AppError;
+use crate::graphql::ids::{self, NodeKind};
 use crate::http::AppState;
 use crate::usage::UsageMetric;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
-fn internal() -> Response {
-    oauth_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "internal error",
-    )
-}
 
 /// `Authorization: Basic base64(client_id:client_secret)` (RFC 6749 §2.3.1,
 /// form-urlencoded components).
@@ -72,6 +66,7 @@ async fn client_auth(
     ip: IpAddr,
     headers: &HeaderMap,
     p: &HashMap<String, String>,
+    request_id: &str,
 ) -> Result<ClientAuth, Response> {
     let creds =
         basic_credentials(headers).or_else(|| match (p.get("client_id"), p.get("client_secret")) {
@@ -86,7 +81,7 @@ async fn client_auth(
         Ok(ClientCheck::Ok(sa)) => Ok(ClientAuth::Ok(sa)),
         Ok(ClientCheck::Bad) => Ok(ClientAuth::Bad),
         Ok(ClientCheck::Limited(wait)) => Err(too_many(wait)),
-        Err(_) => Err(internal()),
+        Err(e) => Err(server_error(request_id, &e)),
     }
 }
 
@@ -103,8 +98,9 @@ pub async fn client_credentials(
     ip: IpAddr,
     headers: &HeaderMap,
     p: &HashMap<String, String>,
+    request_id: &str,
 ) -> Response {
-    let sa = match client_auth(state, ip, headers, p).await {
+    let sa = match client_auth(state, ip, headers, p, request_id).await {
         Ok(ClientAuth::Ok(sa)) => sa,
         Ok(_) => return invalid_client(),
         Err(r) => return r,
@@ -129,7 +125,7 @@ pub async fn client_credentials(
         .issue(sa.id, "service", Some(sa.organization_id), now)
     {
         Ok(jwt) => token_response(jwt, state.services.keys.ttl_seconds()),
-        Err(_) => internal(),
+        Err(e) => server_error(request_id, &AppError::internal(e)),
     }
 }
 
@@ -142,6 +138,7 @@ fn inactive() -> Response {
 pub async fn introspect(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ReqId(request_id): ReqId,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -149,7 +146,7 @@ pub async fn introspect(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let who = match client_auth(&state, peer.ip(), &headers, &p).await {
+    let who = match client_auth(&state, peer.ip(), &headers, &p, &request_id).await {
         Ok(ClientAuth::Ok(sa)) => Introspector::ServiceAccountOf(sa.organization_id),
         Ok(ClientAuth::Bad) => return invalid_client(),
         Err(r) => return r,
@@ -159,7 +156,8 @@ pub async fn introspect(
                 .and_then(|v| v.to_str().ok());
             match authenticate(&state.services, bearer).await {
                 Ok(p) if p.is_site_admin() => Introspector::SiteAdmin,
-                _ => return invalid_client(),
+                Ok(_) | Err(AppError::Unauthenticated) => return invalid_client(),
+                Err(e) => return server_error(&request_id, &e),
             }
         }
     };
@@ -175,7 +173,7 @@ pub async fn introspect(
             let scopes: Vec<String> = serde_json::from_str(&i.token.scopes).unwrap_or_default();
             axum::Json(json!({
                 "active": true,
-                "sub": ids::encode("Account", i.token.account_id).0,
+                "sub": ids::encode(NodeKind::Account, i.token.account_id).0,
                 "org": i.org_handle,
                 "scope": scopes.join(" "),
                 "exp": i.expires_at.timestamp(),
@@ -185,12 +183,17 @@ pub async fn introspect(
             .into_response()
         }
         Ok(None) => inactive(),
-        Err(_) => internal(),
+        Err(e) => server_error(&request_id, &e),
     }
 }
 
 /// RFC 7009: the holder revokes its token; always 200.
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let p = match params(&headers, &body) {
         Ok(p) => p,
         Err(r) => return r,
@@ -204,13 +207,17 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
     };
     match introspection::revoke_by_holder(&state.services, token).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(_) => internal(),
+        Err(e) => server_error(&request_id, &e),
     }
 }
 
 /// `GET /signin/{token}`: a session JWT scoped to the link's organization,
 /// while the link is live and the rules that allowed it still hold.
-pub async fn signin(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn signin(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    Path(token): Path<String>,
+) -> Response {
     match signin::redeem(&state.services, &token).await {
         Ok(Some((account, scope))) => {
             match state.services.keys.issue_impersonation(
@@ -219,7 +226,7 @@ pub async fn signin(State(state): State<AppState>, Path(token): Path<String>) ->
                 state.services.clock.now(),
             ) {
                 Ok(jwt) => token_response(jwt, state.services.keys.ttl_seconds()),
-                Err(_) => internal(),
+                Err(e) => server_error(&request_id, &AppError::internal(e)),
             }
         }
         Ok(None) => oauth_error(
@@ -227,6 +234,6 @@ pub async fn signin(State(state): State<AppState>, Path(token): Path<String>) ->
             "invalid_grant",
             "the sign-in link is invalid or has expired",
         ),
-        Err(_) => internal(),
+        Err(e) => server_error(&request_id, &e),
     }
 }

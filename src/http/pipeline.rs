@@ -215,53 +215,131 @@ pub fn record(state: &AppState, operation: String, outcome: &'static str) {
 }
 
 /// Give every error of an answer its contract code (parse, validation and
-/// limit errors from the engine have none), hide database text, attach the
-/// request id to INTERNAL ones. Returns the outcome for metrics: `ok`,
-/// `error` or `internal`.
+/// limit errors from the engine have none), hide database text, and attach
+/// the request id to INTERNAL ones, which are logged here (with their whole
+/// chain) and nowhere else. Returns the outcome for metrics: `ok`, `error`
+/// or `internal`.
 pub fn post_process(r: &mut GqlResponse, request_id: &str) -> &'static str {
     let mut outcome = if r.errors.is_empty() { "ok" } else { "error" };
     for e in r.errors.iter_mut() {
-        let unexpected = hide_database_error(e, request_id);
-        let ext = e.extensions.get_or_insert_with(Default::default);
-        let is_internal =
-            matches!(ext.get("code"), Some(async_graphql::Value::String(s)) if s == "INTERNAL");
-        if is_internal || unexpected {
-            outcome = "internal";
-            ext.set("requestId", request_id);
-        } else if ext.get("code").is_none() {
-            let code = if e.message.contains("too complex")
-                || e.message.contains("nested too deep")
-                || e.message.contains("too many directives")
-                || e.message.contains("recursion")
-            {
-                "QUERY_TOO_COMPLEX"
-            } else {
-                "BAD_USER_INPUT"
-            };
-            ext.set("code", code);
+        hide_database_error(e);
+        match e.extensions.as_ref().and_then(|x| x.get("code")) {
+            Some(async_graphql::Value::String(c)) if c == ErrorCode::Internal.as_str() => {
+                outcome = "internal";
+                crate::error::log_internal(request_id, internal_cause(e));
+                let ext = e.extensions.get_or_insert_with(Default::default);
+                ext.set("requestId", request_id);
+            }
+            Some(_) => {}
+            None => {
+                let code = engine_error_code(&e.message);
+                let ext = e.extensions.get_or_insert_with(Default::default);
+                ext.set("code", code.as_str());
+            }
         }
     }
     outcome
 }
 
+/// The code of an error the engine raised without one: its limits
+/// (complexity, depth, recursion, directives) are QUERY_TOO_COMPLEX, every
+/// other (parse, validation, variables) BAD_USER_INPUT. The engine tells
+/// them apart only by message text; this is the one place that reads it
+/// (the texts of async-graphql 7; a unit test runs each limit).
+pub fn engine_error_code(message: &str) -> ErrorCode {
+    const LIMITS: [&str; 4] = [
+        "Query is too complex.",
+        "Query is nested too deep.",
+        "The recursion depth of the query cannot be greater than",
+        "The number of directives on the field",
+    ];
+    if LIMITS.iter().any(|l| message.starts_with(l)) {
+        ErrorCode::QueryTooComplex
+    } else {
+        ErrorCode::BadUserInput
+    }
+}
+
 /// A database error a resolver passed up with `?` (not through AppError)
-/// carries the database's own text and no code: log it, answer INTERNAL
-/// with the request id. Returns whether `e` was one.
-pub fn hide_database_error(e: &mut async_graphql::ServerError, request_id: &str) -> bool {
-    let from_db = e.source::<sea_orm::DbErr>().is_some()
-        || e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
-            .is_some();
+/// carries the database's own text and no code: it becomes INTERNAL, its
+/// text replaced (the cause stays for the log).
+fn hide_database_error(e: &mut async_graphql::ServerError) {
     let coded = e
         .extensions
         .as_ref()
         .is_some_and(|x| x.get("code").is_some());
-    if !from_db || coded {
-        return false;
+    if coded || !is_database_error(e) {
+        return;
     }
-    tracing::error!(request_id, error = %e.message, "internal error in a resolver");
     e.message = "internal error".into();
     let ext = e.extensions.get_or_insert_with(Default::default);
-    ext.set("code", "INTERNAL");
-    ext.set("requestId", request_id);
-    true
+    ext.set("code", ErrorCode::Internal.as_str());
+}
+
+fn is_database_error(e: &async_graphql::ServerError) -> bool {
+    e.source::<sea_orm::DbErr>().is_some()
+        || e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
+            .is_some()
+}
+
+/// What an INTERNAL error came from: an AppError's cause, or the database
+/// error a resolver passed up with `?`.
+fn internal_cause(e: &async_graphql::ServerError) -> Option<&(dyn std::error::Error + 'static)> {
+    if let Some(cause) = e.source::<anyhow::Error>() {
+        return Some(cause.as_ref());
+    }
+    if let Some(db) = e.source::<sea_orm::DbErr>() {
+        return Some(db);
+    }
+    e.source::<sea_orm::TransactionError<sea_orm::DbErr>>()
+        .map(|t| t as &(dyn std::error::Error + 'static))
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn me(&self) -> Query {
+            Query
+        }
+        async fn n(&self) -> i32 {
+            1
+        }
+    }
+
+    /// Each engine limit is QUERY_TOO_COMPLEX and a plain validation error
+    /// BAD_USER_INPUT: fails when an async-graphql upgrade rewords one.
+    #[tokio::test]
+    async fn engine_limits_are_query_too_complex() {
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .limit_complexity(3)
+            .limit_depth(3)
+            .limit_recursive_depth(5)
+            .limit_directives(1)
+            .finish();
+        let code = |q: &'static str| {
+            let schema = schema.clone();
+            async move {
+                let r = schema.execute(q).await;
+                assert_eq!(r.errors.len(), 1, "{q}: {:?}", r.errors);
+                engine_error_code(&r.errors[0].message)
+            }
+        };
+        for q in [
+            "{ a: n b: n c: n d: n }",
+            "{ me { me { me { n } } } }",
+            "{ me { me { me { me { me { me { n } } } } } } }",
+            "{ n @skip(if: false) @include(if: true) }",
+        ] {
+            assert_eq!(code(q).await, ErrorCode::QueryTooComplex, "{q}");
+        }
+        assert_eq!(code("{ nope }").await, ErrorCode::BadUserInput);
+        assert_eq!(code("{ n").await, ErrorCode::BadUserInput);
+    }
 }

@@ -22,29 +22,8 @@ use uuid::Uuid;
 use crate::entity::mail_outbox;
 use crate::error::AppResult;
 
-/// The `X-Orgraph-Kind` values of cli.md.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Invitation,
-    Welcome,
-    AccessToken,
-    MembersAdded,
-    SeatAssigned,
-    Message,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Invitation => "invitation",
-            Kind::Welcome => "welcome",
-            Kind::AccessToken => "access-token",
-            Kind::MembersAdded => "members-added",
-            Kind::SeatAssigned => "seat-assigned",
-            Kind::Message => "message",
-        }
-    }
-}
+/// The `X-Orgraph-Kind` values of cli.md (stored as `mail_outbox.kind`).
+pub use crate::entity::enums::MailKind as Kind;
 
 /// One mail to one recipient. `text` holds any link or secret on a line of
 /// its own; it is never logged.
@@ -87,7 +66,7 @@ fn one_line(s: &str) -> String {
 pub async fn enqueue<C: ConnectionTrait>(tx: &C, now: DateTime<Utc>, mail: Mail) -> AppResult<()> {
     let row = mail_outbox::Model {
         id: Uuid::now_v7(),
-        kind: mail.kind.as_str().to_string(),
+        kind: mail.kind,
         to_address: mail.to,
         subject: one_line(&mail.subject),
         body_text: mail.text,

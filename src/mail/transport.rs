@@ -62,7 +62,7 @@ impl Transport {
         match self {
             Transport::Log => {
                 tracing::info!(
-                    kind = %row.kind,
+                    kind = row.kind.as_str(),
                     to = %row.to_address,
                     subject = %row.subject,
                     "mail (log transport; body not shown)"
@@ -113,7 +113,7 @@ pub fn build(from: &Mailbox, row: &mail_outbox::Model) -> anyhow::Result<Message
         .to(to)
         .subject(row.subject.clone())
         .date(row.created_at.into())
-        .header(XOrgraphKind(row.kind.clone()));
+        .header(XOrgraphKind(row.kind.as_str().to_string()));
     // Keep every link and secret whole on a line of its own: lettre would
     // pick quoted-printable past 76 characters and wrap them, although
     // RFC 5322 allows lines of 998. Our bodies are ours: CRLF them and label

@@ -167,7 +167,7 @@ impl Worker {
                 let now = self.clock.now();
                 let give_up = attempts >= MAX_ATTEMPTS;
                 tracing::warn!(
-                    mail = %row.id, kind = %row.kind, attempts, give_up, error = %error,
+                    mail = %row.id, kind = row.kind.as_str(), attempts, give_up, error = %error,
                     "mail delivery failed"
                 );
                 let mut upd = mail_outbox::Entity::update_many()

@@ -45,7 +45,7 @@ async fn write(db: &Db, entries: &HashMap<Key, i64>) -> AppResult<()> {
                 .map(|((org, day, metric), v)| usage_counter::ActiveModel {
                     organization_id: Set(*org),
                     day: Set(*day),
-                    metric: Set(metric.as_str().to_string()),
+                    metric: Set(*metric),
                     value: Set(**v),
                 });
             let stored = Expr::col((usage_counter::Entity, Column::Value));

@@ -13,31 +13,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum UsageMetric {
-    /// GraphQL and OAuth requests made in the organization's name.
-    ApiRequests,
-    /// Successful access-token checks (introspection) for the organization's tokens.
-    TokenVerifications,
-    TokensIssued,
-    InvitationsSent,
-    MembersJoined,
-    /// Highest number of seats in use at any moment of the bucket.
-    PeakSeats,
-}
+pub use crate::entity::enums::UsageMetric;
 
 impl UsageMetric {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UsageMetric::ApiRequests => "API_REQUESTS",
-            UsageMetric::TokenVerifications => "TOKEN_VERIFICATIONS",
-            UsageMetric::TokensIssued => "TOKENS_ISSUED",
-            UsageMetric::InvitationsSent => "INVITATIONS_SENT",
-            UsageMetric::MembersJoined => "MEMBERS_JOINED",
-            UsageMetric::PeakSeats => "PEAK_SEATS",
-        }
-    }
-
     /// PEAK_SEATS keeps the maximum; every other metric is a sum.
     pub fn is_peak(self) -> bool {
         matches!(self, UsageMetric::PeakSeats)

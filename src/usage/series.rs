@@ -17,7 +17,7 @@ use super::{Usage, UsageMetric};
 use crate::entity::usage_counter;
 use crate::error::{AppError, AppResult};
 
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum UsageInterval {
     Day,
     Month,
@@ -169,16 +169,13 @@ pub async fn daily_values(
         .filter(usage_counter::Column::OrganizationId.eq(org))
         .filter(usage_counter::Column::Day.gte(from))
         .filter(usage_counter::Column::Day.lt(to))
-        .filter(usage_counter::Column::Metric.is_in(metrics.iter().map(|m| m.as_str())))
+        .filter(usage_counter::Column::Metric.is_in(metrics.iter().copied()))
         .all(conn)
         .await?;
     let pending = usage.pending_for(org, from, to);
     drop(_gate);
     let mut out: HashMap<UsageMetric, BTreeMap<NaiveDate, i64>> = HashMap::new();
-    let stored = rows.into_iter().filter_map(|r| {
-        let m = ALL_METRICS.into_iter().find(|m| m.as_str() == r.metric)?;
-        Some((r.day, m, r.value))
-    });
+    let stored = rows.into_iter().map(|r| (r.day, r.metric, r.value));
     for (day, metric, v) in stored.chain(pending) {
         if !metrics.contains(&metric) {
             continue;

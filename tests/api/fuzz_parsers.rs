@@ -18,7 +18,7 @@ use orgraph::auth::tokens::{access_token_well_formed, new_access_token};
 use orgraph::domain::invite_csv::{self, MAX_ROWS};
 use orgraph::domain::Role;
 use orgraph::error::AppError;
-use orgraph::graphql::ids;
+use orgraph::graphql::ids::{self, NodeKind};
 use orgraph::graphql::pagination::{decode_cursor, encode_cursor};
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -133,7 +133,7 @@ fn cursor_corpus() {
 fn id_corpus() {
     for (name, bytes) in corpus("id") {
         let s = String::from_utf8_lossy(&bytes).into_owned();
-        let r = ids::decode(&async_graphql::ID(s), "Account", &["id"]);
+        let r = ids::decode(&async_graphql::ID(s), NodeKind::Account, &["id"]);
         match name.as_str() {
             // Well-formed, but of another type: NOT_FOUND, as for any id the caller cannot see.
             "org-nil-uuid.txt" => assert!(matches!(r, Err(AppError::NotFound))),
@@ -207,9 +207,9 @@ proptest! {
 
     #[test]
     fn ids_of_any_text_decode_or_are_refused(junk in "\\PC{0,300}", id in any::<u128>()) {
-        let r = ids::decode(&async_graphql::ID(junk), "Account", &["id"]);
+        let r = ids::decode(&async_graphql::ID(junk), NodeKind::Account, &["id"]);
         prop_assert!(matches!(r, Ok(_) | Err(AppError::NotFound)) || matches!(r, Err(ref e) if is_bad_input(e)));
         let u = Uuid::from_u128(id);
-        prop_assert_eq!(ids::decode(&ids::encode("Account", u), "Account", &["id"]).unwrap(), u);
+        prop_assert_eq!(ids::decode(&ids::encode(NodeKind::Account, u), NodeKind::Account, &["id"]).unwrap(), u);
     }
 }

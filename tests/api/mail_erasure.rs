@@ -254,7 +254,7 @@ async fn the_migration_erases_bodies_of_mail_sent_before_the_fix() {
     let now = chrono::Utc::now();
     let row = |body: &str, sent: bool, failed: bool| mail_outbox::Model {
         id: uuid::Uuid::now_v7(),
-        kind: "access-token".into(),
+        kind: orgraph::entity::enums::MailKind::AccessToken,
         to_address: "old@example.com".into(),
         subject: "Your access token".into(),
         body_text: body.into(),

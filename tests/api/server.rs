@@ -60,8 +60,13 @@ async fn health_readiness_metrics_and_request_ids() {
 }
 
 /// The first error is INTERNAL with this response's request id, says only
-/// "internal error", and the body names none of `leaks`.
-async fn assert_internal_without_leaks(app: &TestApp, token: &str, body: Value, leaks: &[&str]) {
+/// "internal error", and the body names none of `leaks`. Returns the id.
+async fn assert_internal_without_leaks(
+    app: &TestApp,
+    token: &str,
+    body: Value,
+    leaks: &[&str],
+) -> String {
     let res = app
         .http
         .post(app.url("/graphql"))
@@ -80,6 +85,7 @@ async fn assert_internal_without_leaks(app: &TestApp, token: &str, body: Value, 
     for leak in leaks {
         assert!(!text.contains(leak), "the error leaks {leak}: {body}");
     }
+    rid
 }
 
 #[tokio::test]
@@ -142,6 +148,86 @@ async fn a_database_error_in_a_read_is_internal_and_reveals_nothing() {
         ],
     )
     .await;
+}
+
+/// Every ERROR event of this test binary, as text: one global subscriber,
+/// installed by the first caller. Tests running at the same time log here
+/// too, so a test picks its own lines by request id.
+#[derive(Clone, Default)]
+struct ErrorLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for ErrorLog {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ErrorLog {
+    fn get() -> &'static ErrorLog {
+        static LOG: std::sync::OnceLock<ErrorLog> = std::sync::OnceLock::new();
+        LOG.get_or_init(|| {
+            let log = ErrorLog::default();
+            let writer = log.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::ERROR)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this test binary");
+            log
+        })
+    }
+
+    fn lines_with(&self, needle: &str) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// A stored role that is none of ours (written behind the server's back)
+/// is an error, never read as MEMBER: each read of it answers INTERNAL with
+/// the request id, logged once with that id and the cause.
+#[tokio::test]
+async fn an_unknown_stored_role_is_internal_with_a_request_id_and_logged_once() {
+    use orgraph::entity::membership;
+    use sea_orm::{sea_query::Expr, EntityTrait};
+    let log = ErrorLog::get();
+    let app = TestApp::spawn().await;
+    let (root, _) = app.site_admin("boss@example.com").await;
+    app.create_org(&root, "acme").await;
+    membership::Entity::update_many()
+        .col_expr(membership::Column::Role, Expr::value("OWNER"))
+        .exec(&app.state.services.db.conn)
+        .await
+        .unwrap();
+    for query in [
+        "{ viewer { memberships(first: 5) { nodes { role } } } }",
+        "{ organization(handle: \"acme\") { viewerRole members(first: 5) { nodes { role } } } }",
+    ] {
+        // Neither read as a role ("member", quoted: the path says
+        // "memberships") nor the stored text.
+        let rid = assert_internal_without_leaks(
+            &app,
+            &root,
+            json!({ "query": query }),
+            &["\"member\"", "owner"],
+        )
+        .await;
+        let lines = log.lines_with(&rid);
+        assert_eq!(lines.len(), 1, "{query}: {lines:?}");
+        assert!(
+            lines[0].contains("internal error") && lines[0].contains("OWNER"),
+            "the log line names the cause: {lines:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -247,4 +333,111 @@ async fn transport_refuses_csrf_shapes_and_oversized_batches() {
         .to_str()
         .unwrap()
         .starts_with("application/graphql-response+json"));
+}
+
+/// Each unique index a write turns into ALREADY_EXISTS is told from its
+/// violation on this database (SQLite names columns, PostgreSQL the
+/// index); a violation of another unique index, or any other error, is
+/// none of them.
+#[tokio::test]
+async fn unique_violations_name_their_index_on_either_database() {
+    use orgraph::entity::{account, membership, organization, service_account};
+    use orgraph::error::{unique_violation, UniqueIndex};
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn().await;
+    let (root, _) = app.site_admin("boss@example.com").await;
+    let org = app.create_org(&root, "acme").await;
+    app.service_account(&root, &org, "robot").await;
+    let conn = &app.state.services.db.conn;
+    let fresh = uuid::Uuid::now_v7;
+
+    let acc = account::Entity::find().one(conn).await.unwrap().unwrap();
+    let e = account::Entity::insert(account::ActiveModel::from(account::Model {
+        id: fresh(),
+        ..acc
+    }))
+    .exec_without_returning(conn)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::AccountsEmail),
+        "{e}"
+    );
+
+    let o = organization::Entity::find()
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let e = organization::Entity::insert(organization::ActiveModel::from(organization::Model {
+        id: fresh(),
+        ..o
+    }))
+    .exec_without_returning(conn)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::OrganizationsHandle),
+        "{e}"
+    );
+
+    let m = membership::Entity::find().one(conn).await.unwrap().unwrap();
+    let e = membership::Entity::insert(membership::ActiveModel::from(membership::Model {
+        id: fresh(),
+        ..m
+    }))
+    .exec_without_returning(conn)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::MembershipsOrgAccount),
+        "{e}"
+    );
+
+    let sa = service_account::Entity::find()
+        .one(conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let same_name = service_account::Model {
+        id: fresh(),
+        client_id: format!("other-{}", sa.client_id),
+        ..sa.clone()
+    };
+    let e = service_account::Entity::insert(service_account::ActiveModel::from(same_name))
+        .exec_without_returning(conn)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unique_violation(&e),
+        Some(UniqueIndex::ServiceAccountsOrgName),
+        "{e}"
+    );
+
+    // Another unique index (the client id's) is none of those.
+    let same_client_id = service_account::Model {
+        id: fresh(),
+        name: "other".into(),
+        ..sa
+    };
+    let e = service_account::Entity::insert(service_account::ActiveModel::from(same_client_id))
+        .exec_without_returning(conn)
+        .await
+        .unwrap_err();
+    assert_eq!(unique_violation(&e), None, "{e}");
+
+    // Not a unique violation at all: a foreign key.
+    let orphan = membership::Model {
+        id: fresh(),
+        organization_id: fresh(),
+        ..membership::Entity::find().one(conn).await.unwrap().unwrap()
+    };
+    let e = membership::Entity::insert(membership::ActiveModel::from(orphan))
+        .exec_without_returning(conn)
+        .await
+        .unwrap_err();
+    assert_eq!(unique_violation(&e), None, "{e}");
 }

@@ -97,17 +97,18 @@ async fn resource_usage_counts_in_one_statement_for_the_roles_allowed() {
     // rows are placed directly here to check the pending/expired rule.
     let org = uuid_of(&w.org_id);
     let now = app.clock.now();
+    use orgraph::entity::enums::{Role, StoredInvitationStatus as Status};
     for (status, expires) in [
-        ("PENDING", now + Duration::days(7)),
-        ("PENDING", now + Duration::minutes(30)),
-        ("ACCEPTED", now + Duration::days(7)),
+        (Status::Pending, now + Duration::days(7)),
+        (Status::Pending, now + Duration::minutes(30)),
+        (Status::Accepted, now + Duration::days(7)),
     ] {
         orgraph::entity::invitation::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
             organization_id: Set(org),
             email: Set(format!("{}@example.com", uuid::Uuid::new_v4().simple())),
-            role: Set("MEMBER".into()),
-            status: Set(status.into()),
+            role: Set(Role::Member),
+            status: Set(status),
             token_hash: Set(uuid::Uuid::new_v4().simple().to_string()),
             invited_by_account_id: Set(None),
             invited_by_service_account_id: Set(None),

@@ -50,7 +50,7 @@ impl AccountView {
     pub fn of(m: account::Model, email_visible: bool) -> Self {
         AccountView {
             id: m.id,
-            kind: Some(AccountKind::from_db(&m.kind)),
+            kind: Some(m.kind),
             email: Some(if email_visible { m.email } else { None }),
             first_name: Some(m.first_name),
             last_name: Some(m.last_name),

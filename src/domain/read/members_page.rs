@@ -98,9 +98,7 @@ impl AccountColumn {
     /// Read this column of `r` at `at` into the view.
     fn decode(self, r: &QueryResult, at: usize, v: &mut AccountView) -> Result<(), DbErr> {
         match self {
-            AccountColumn::Kind => {
-                v.kind = Some(AccountKind::from_db(&r.try_get_by_index::<String>(at)?))
-            }
+            AccountColumn::Kind => v.kind = Some(r.try_get_by_index::<AccountKind>(at)?),
             AccountColumn::Email => v.email = Some(r.try_get_by_index(at)?),
             AccountColumn::FirstName => v.first_name = Some(r.try_get_by_index(at)?),
             AccountColumn::LastName => v.last_name = Some(r.try_get_by_index(at)?),

@@ -212,7 +212,7 @@ async fn rows_hold_what_was_read_and_none_where_nothing_was() {
             (w.org, w.at)
         );
     }
-    assert_eq!(p.rows[0].membership.role, "ADMIN");
+    assert_eq!(p.rows[0].membership.role, crate::domain::Role::Admin);
     assert_eq!(p.rows[1].membership.account_id, w.managed.1);
 
     // When the seat was assigned, and two of the account's columns.

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 struct OrgWithRole {
     #[sea_orm(nested)]
     org: organization::Model,
-    viewer_role: Option<String>,
+    viewer_role: Option<Role>,
 }
 
 /// The organization and the caller's role in it, in one statement; None
@@ -40,8 +40,7 @@ async fn visible_by(c: &Caller, filter: Condition) -> AppResult<Option<organizat
     let Some(row) = crate::db::first::<OrgWithRole>(&c.state.db.conn, &sel.limit(1)).await? else {
         return Ok(None);
     };
-    c.loaders
-        .set_viewer_role(row.org.id, row.viewer_role.as_deref().map(Role::from_db));
+    c.loaders.set_viewer_role(row.org.id, row.viewer_role);
     let st = standing(c, row.org.id).await?;
     if !st.visible() {
         return Ok(None);

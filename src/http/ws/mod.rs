@@ -34,6 +34,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::domain::authn::authenticate_session;
+use crate::error::AppError;
 use crate::http::AppState;
 use operation::{start, Credential, Session};
 
@@ -274,9 +275,15 @@ async fn handshake(
         .as_str()
         .or_else(|| payload["authorization"].as_str());
     let accepted = match auth {
-        Some(a) => authenticate_session(&state.services, Some(a))
-            .await
-            .is_ok_and(|(p, _)| !p.is_anonymous()),
+        Some(a) => match authenticate_session(&state.services, Some(a)).await {
+            Ok((p, _)) => !p.is_anonymous(),
+            Err(AppError::Unauthenticated) => false,
+            // Refused like a bad credential; logged with an id of its own.
+            Err(e) => {
+                e.log(&uuid::Uuid::now_v7().to_string());
+                false
+            }
+        },
         None => false,
     };
     let (true, Some(auth)) = (accepted, auth) else {

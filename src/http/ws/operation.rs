@@ -144,7 +144,7 @@ async fn operation(
             return false;
         }
         Err(e) => {
-            tracing::error!(request_id, error = ?e, "websocket operation: authentication failed");
+            e.log(&request_id);
             let errors = json!([{"message": "internal error", "extensions": {"code": "INTERNAL", "requestId": request_id}}]);
             send_all(out, refused(proto, id, &errors)).await;
             return false;

@@ -11,7 +11,9 @@ use super::TestApp;
 pub const PASSWORD: &str = "correct horse battery";
 
 pub fn global_id(kind: &str, id: uuid::Uuid) -> String {
-    orgraph::graphql::ids::encode(kind, id).0
+    use orgraph::graphql::ids::{encode, NodeKind};
+    let kind = NodeKind::ALL.into_iter().find(|k| k.as_str() == kind);
+    encode(kind.expect("a node kind"), id).0
 }
 
 /// A world for permission tests: one organization with a site admin, an

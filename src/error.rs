@@ -5,12 +5,9 @@
 //! INTERNAL error is logged once, where its answer is produced
 //! ([`log_internal`], with the request id).
 
-use std::sync::Arc;
-
-use async_graphql::{Enum, ErrorExtensions};
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(name = "ErrorCode")]
+/// The contract's error codes (GraphQL shows them through the mirror in
+/// `graphql/error.rs`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
@@ -311,35 +308,6 @@ pub fn log_internal(request_id: &str, cause: Option<&(dyn std::error::Error + 's
     match cause {
         Some(c) => tracing::error!(request_id, error = %Chain(c), "internal error"),
         None => tracing::error!(request_id, "internal error (no cause recorded)"),
-    }
-}
-
-impl From<AppError> for async_graphql::Error {
-    fn from(e: AppError) -> Self {
-        let code = e.code();
-        let field = e.field();
-        let message = e.public_message();
-        // INTERNAL keeps its cause, for the pipeline to log with the request id.
-        let source: Option<Arc<dyn std::any::Any + Send + Sync>> = match e {
-            AppError::Internal(cause) => Some(Arc::new(cause.0)),
-            _ => None,
-        };
-        let mut err = async_graphql::Error::new(message);
-        err.source = source;
-        err.extend_with(|_, ext| {
-            ext.set("code", code.as_str());
-            if let Some(field) = &field {
-                ext.set(
-                    "field",
-                    async_graphql::Value::List(
-                        field
-                            .iter()
-                            .map(|s| async_graphql::Value::String(s.clone()))
-                            .collect(),
-                    ),
-                );
-            }
-        })
     }
 }
 

@@ -7,6 +7,7 @@ pub mod authn;
 pub mod authz;
 pub mod introspection;
 pub mod invitation_accept;
+pub mod invitation_changes;
 pub mod invitations;
 pub mod invite_csv;
 pub mod last_used;

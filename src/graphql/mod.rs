@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod enums;
+pub mod error;
 pub mod ids;
 pub mod invitation;
 pub mod member;
@@ -46,7 +47,7 @@ pub type AppSchema = Schema<query::QueryRoot, MutationRoot, SubscriptionRoot>;
 
 pub fn build_schema(config: &Config) -> AppSchema {
     let mut b = Schema::build(query::QueryRoot, MutationRoot::default(), SubscriptionRoot)
-        .register_output_type::<crate::error::ErrorCode>()
+        .register_output_type::<error::ErrorCode>()
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .limit_recursive_depth(32)

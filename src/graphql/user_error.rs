@@ -2,7 +2,8 @@
 
 use async_graphql::SimpleObject;
 
-use crate::error::{AppError, ErrorCode};
+use super::error::ErrorCode;
+use crate::error::AppError;
 
 #[derive(SimpleObject, Clone)]
 pub struct UserError {
@@ -15,7 +16,7 @@ pub struct UserError {
 impl From<&AppError> for UserError {
     fn from(e: &AppError) -> Self {
         UserError {
-            code: e.code(),
+            code: e.code().into(),
             message: e.public_message(),
             field: e.field(),
         }

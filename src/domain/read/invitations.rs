@@ -9,6 +9,7 @@ use crate::domain::authz::standing;
 use crate::domain::invitations::InvitationStatus;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Caller;
+use crate::entity::enums::StoredInvitationStatus as Stored;
 use crate::entity::invitation;
 use crate::error::AppResult;
 
@@ -33,14 +34,20 @@ pub async fn list(
     sel = match status {
         None => sel,
         Some(InvitationStatus::Pending) => sel
-            .filter(invitation::Column::Status.eq("PENDING"))
+            .filter(invitation::Column::Status.eq(Stored::Pending))
             .filter(invitation::Column::ExpiresAt.gte(now)),
         Some(InvitationStatus::Expired) => sel
-            .filter(invitation::Column::Status.eq("PENDING"))
+            .filter(invitation::Column::Status.eq(Stored::Pending))
             .filter(invitation::Column::ExpiresAt.lt(now)),
-        Some(InvitationStatus::Accepted) => sel.filter(invitation::Column::Status.eq("ACCEPTED")),
-        Some(InvitationStatus::Declined) => sel.filter(invitation::Column::Status.eq("DECLINED")),
-        Some(InvitationStatus::Revoked) => sel.filter(invitation::Column::Status.eq("REVOKED")),
+        Some(InvitationStatus::Accepted) => {
+            sel.filter(invitation::Column::Status.eq(Stored::Accepted))
+        }
+        Some(InvitationStatus::Declined) => {
+            sel.filter(invitation::Column::Status.eq(Stored::Declined))
+        }
+        Some(InvitationStatus::Revoked) => {
+            sel.filter(invitation::Column::Status.eq(Stored::Revoked))
+        }
     };
     req.read(&c.state.db.conn, sel, invitation::Column::Id)
         .await

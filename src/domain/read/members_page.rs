@@ -155,7 +155,7 @@ fn escape_like(s: &str) -> String {
 fn members_of(org: Uuid, filter: &MembersFilter) -> AppResult<Select<membership::Entity>> {
     let mut sel = membership::Entity::find().filter(membership::Column::OrganizationId.eq(org));
     if let Some(r) = filter.role {
-        sel = sel.filter(membership::Column::Role.eq(r.as_str()));
+        sel = sel.filter(membership::Column::Role.eq(r));
     }
     if let Some(h) = filter.has_seat {
         let seated = Query::select()

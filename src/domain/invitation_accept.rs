@@ -23,7 +23,7 @@ pub async fn find_by_token(c: &Caller, token: &str) -> AppResult<Option<invitati
     }
     Ok(invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(tokens::sha256_hex(token)))
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?)
 }
 
@@ -59,7 +59,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
                 email: Some(found.email.clone()),
                 first_name: validate::optional_name("firstName", input.first_name.as_deref())?,
                 last_name: validate::optional_name("lastName", input.last_name.as_deref())?,
-                password_hash: Some(c.state.hasher.hash(password).await?),
+                password_hash: Some(c.services.hasher.hash(password).await?),
                 by_owner: true,
             })
         }
@@ -78,7 +78,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         }
     };
     let now = c.now();
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let inv = invitation::Entity::find_by_id(found.id)
         .one(&*tx)
@@ -175,7 +175,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         .await?;
     }
     tx.commit().await?;
-    c.state
+    c.services
         .usage
         .incr(org_id, UsageMetric::MembersJoined, 1, now);
     Ok(m)
@@ -226,7 +226,7 @@ pub async fn decline(c: &Caller, token: &str) -> AppResult<invitation::Model> {
     let found = find_by_token(c, token).await?.ok_or(AppError::NotFound)?;
     usable(&found, c)?;
     let now = c.now();
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let inv = invitation::Entity::find_by_id(found.id)
         .one(&*tx)

@@ -36,7 +36,7 @@ pub async fn change(
         .collect();
     let rows: HashMap<Uuid, invitation::Model> = invitation::Entity::find()
         .filter(invitation::Column::Id.is_in(wanted))
-        .all(&c.state.db.conn)
+        .all(&c.services.db.conn)
         .await?
         .into_iter()
         .map(|i| (i.id, i))
@@ -47,7 +47,7 @@ pub async fn change(
     let mut done: HashMap<Uuid, AppResult<invitation::Model>> = HashMap::new();
     for org_id in orgs {
         let now = c.now();
-        let tx = c.state.db.write_tx().await?;
+        let tx = c.services.db.write_tx().await?;
         let org = lock_org(&tx, org_id).await?;
         let st = standing_in(&*tx, &c.principal, org_id).await?;
         let mut sent = 0;

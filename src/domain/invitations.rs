@@ -95,7 +95,7 @@ pub(super) async fn send<C: ConnectionTrait>(
     } else {
         am.update(tx).await?
     };
-    let public = c.state.config.public_url();
+    let public = c.services.config.public_url();
     mail::enqueue(
         tx,
         now,
@@ -119,7 +119,7 @@ pub async fn invite(
     items: Vec<Result<Invitee, (String, AppError)>>,
 ) -> AppResult<Vec<Outcome>> {
     c.require_signed_in()?;
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;
@@ -287,8 +287,8 @@ pub async fn invite_one<C: ConnectionTrait>(
 
 pub fn finish(c: &Caller, org_id: Uuid, sent: i64) {
     if sent > 0 {
-        c.state.mail.wake();
-        c.state
+        c.services.mail.wake();
+        c.services
             .usage
             .incr(org_id, UsageMetric::InvitationsSent, sent, c.now());
     }

@@ -37,7 +37,7 @@ pub use services::Services;
 /// cached rows never outlive the request or cross principals).
 #[derive(Clone)]
 pub struct Caller {
-    pub state: Services,
+    pub services: Services,
     pub principal: Principal,
     pub loaders: Loaders,
 }
@@ -46,7 +46,7 @@ impl Caller {
     pub fn new(services: Services, principal: Principal) -> Self {
         let loaders = Loaders::new(services.db.conn.clone());
         Caller {
-            state: services,
+            services,
             principal,
             loaders,
         }
@@ -62,6 +62,6 @@ impl Caller {
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.state.clock.now()
+        self.services.clock.now()
     }
 }

@@ -63,7 +63,7 @@ pub async fn onboard(
 ) -> AppResult<Vec<OnboardOutcome>> {
     c.require_signed_in()?;
     validate::bulk_len("users", users.len())?;
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;
@@ -167,11 +167,11 @@ pub async fn onboard(
         .filter(|o| matches!(o.result, Ok(Onboarded::Member { joined: true, .. })))
         .count() as i64;
     super::invitations::finish(c, org_id, invited);
-    let usage = &c.state.usage;
+    let usage = &c.services.usage;
     if !added.is_empty() {
         usage.incr(org_id, UsageMetric::TokensIssued, added.len() as i64, now);
         usage.seats_in_use(org_id, used, now);
-        c.state.mail.wake();
+        c.services.mail.wake();
     }
     if joined > 0 {
         usage.incr(org_id, UsageMetric::MembersJoined, joined, now);
@@ -271,7 +271,7 @@ async fn one(
         None,
     )
     .await?;
-    let public = c.state.config.public_url();
+    let public = c.services.config.public_url();
     mail::enqueue(sp, now, templates::welcome(email, &org.name, &public)).await?;
     mail::enqueue(
         sp,

@@ -42,7 +42,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
             site_admin,
             ..
         } => {
-            if c.state.config.org_creation == OrgCreation::SiteAdmins && !site_admin {
+            if c.services.config.org_creation == OrgCreation::SiteAdmins && !site_admin {
                 return Err(AppError::Forbidden(
                     "only site admins may create organizations",
                 ));
@@ -71,13 +71,13 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
         storage_enabled: true,
         notebooks_enabled: true,
         plan_name: "free".into(),
-        seat_limit: c.state.config.default_seat_limit,
+        seat_limit: c.services.config.default_seat_limit,
         plan_starts_on: now.date_naive(),
         plan_ends_on: None,
         created_at: now,
         updated_at: now,
     };
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     organization::Entity::insert(organization::ActiveModel::from(org.clone()))
         .exec_without_returning(&*tx)
         .await
@@ -133,7 +133,7 @@ async fn locked<'a>(
     allowed: impl Fn(Standing) -> bool,
 ) -> AppResult<(crate::db::WriteTx<'a>, organization::Model, Standing)> {
     c.require_signed_in()?;
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(allowed(st))?;

@@ -232,7 +232,7 @@ async fn notify_seated(
         .filter(account::Column::Email.is_not_null())
         .all(&**tx)
         .await?;
-    let url = c.state.config.public_url();
+    let url = c.services.config.public_url();
     for p in people {
         if let Some(to) = p.email.as_deref() {
             crate::mail::enqueue(
@@ -267,7 +267,7 @@ async fn open_batch<'a>(
     c.require_signed_in()?;
     validate::bulk_len("accounts", accounts.len())?;
     let parsed = accounts;
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;
@@ -331,8 +331,8 @@ pub async fn assign_seats(
     }
     notify_seated(&tx, c, &org, &newly).await?;
     tx.commit().await?;
-    c.state.mail.wake();
-    c.state.usage.seats_in_use(org_id, used, c.now());
+    c.services.mail.wake();
+    c.services.usage.seats_in_use(org_id, used, c.now());
     Ok(SeatBatch {
         outcomes,
         org,

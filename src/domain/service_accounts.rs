@@ -29,9 +29,9 @@ pub async fn create(
     c.require_signed_in()?;
     let name = validate::service_account_name("name", name)?;
     let secret = tokens::new_client_secret();
-    let hash = c.state.hasher.hash(&secret).await?;
+    let hash = c.services.hasher.hash(&secret).await?;
     let now = c.now();
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.person_admin())?;
@@ -81,10 +81,10 @@ async fn managed<'a>(
 ) -> AppResult<(crate::db::WriteTx<'a>, service_account::Model)> {
     c.require_signed_in()?;
     let found = service_account::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let st = standing_in(&*tx, &c.principal, found.organization_id).await?;
     st.require(st.person_admin())?;
@@ -97,7 +97,7 @@ async fn managed<'a>(
 
 pub async fn rotate(c: &Caller, id: Uuid) -> AppResult<(service_account::Model, String)> {
     let secret = tokens::new_client_secret();
-    let hash = c.state.hasher.hash(&secret).await?;
+    let hash = c.services.hasher.hash(&secret).await?;
     let (tx, sa) = managed(c, id).await?;
     let now = c.now();
     let mut am: service_account::ActiveModel = sa.into();
@@ -117,7 +117,7 @@ pub async fn rotate(c: &Caller, id: Uuid) -> AppResult<(service_account::Model, 
     )
     .await?;
     tx.commit().await?;
-    c.state.client_secrets.forget(&sa.client_id);
+    c.services.client_secrets.forget(&sa.client_id);
     Ok((sa, secret))
 }
 
@@ -144,7 +144,7 @@ pub async fn delete(c: &Caller, id: Uuid) -> AppResult<Uuid> {
         service_account_id: Some(sa.id),
     });
     tx.commit().await?;
-    c.state.client_secrets.forget(&sa.client_id);
+    c.services.client_secrets.forget(&sa.client_id);
     Ok(sa.id)
 }
 

@@ -178,7 +178,7 @@ pub async fn issue_access_token(
     c.require_signed_in()?;
     let name = validate::optional_name("name", input.name.as_deref())?;
     let scopes = check_scopes(input.scopes)?;
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(true)?;
@@ -208,7 +208,7 @@ pub async fn issue_access_token(
     }
     let (model, secret) = issue_in(&*tx, c, &org, target, name, scopes, input.expires_at).await?;
     tx.commit().await?;
-    c.state
+    c.services
         .usage
         .incr(org_id, UsageMetric::TokensIssued, 1, c.now());
     Ok((model, secret))
@@ -219,12 +219,12 @@ pub async fn issue_access_token(
 pub async fn revoke_access_token(c: &Caller, token_id: Uuid) -> AppResult<access_token::Model> {
     c.require_signed_in()?;
     let Some(found) = access_token::Entity::find_by_id(token_id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
     else {
         return Err(AppError::NotFound);
     };
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let st = standing_in(&*tx, &c.principal, found.organization_id).await?;
     let own = c.principal.account_id() == Some(found.account_id);
@@ -268,7 +268,7 @@ pub async fn sync_access_tokens(
     if let Some(a) = &accounts {
         validate::bulk_len("accounts", a.len())?;
     }
-    let tx = c.state.db.write_tx().await?;
+    let tx = c.services.db.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;

@@ -132,9 +132,9 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
         ),
         Alias::new("active_access_tokens"),
     );
-    let stmt = StatementBuilder::build(&q, &c.state.db.backend());
+    let stmt = StatementBuilder::build(&q, &c.services.db.backend());
     ResourceUsage::find_by_statement(stmt)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -163,8 +163,14 @@ pub async fn usage(c: &Caller, org: &organization::Model, q: UsageQuery) -> AppR
     if metrics.is_empty() {
         return Ok(vec![]);
     }
-    let days =
-        series::daily_values(&c.state.db.conn, &c.state.usage, org.id, &metrics, range).await?;
+    let days = series::daily_values(
+        &c.services.db.conn,
+        &c.services.usage,
+        org.id,
+        &metrics,
+        range,
+    )
+    .await?;
     let bounds = series::bucket_bounds(range.0, range.1, q.interval);
     Ok(series::fill(&metrics, &bounds, &days))
 }

@@ -97,7 +97,7 @@ impl Account {
         let q = PageQuery::parse(
             &PageArgs::new(first, after, last, before),
             "Membership",
-            c.state.cursor_key.clone(),
+            c.services.cursor_key.clone(),
         )?;
         let page = members::of_account(c, self.0.id, &q.request).await?;
         Ok(MembershipConnection::build(

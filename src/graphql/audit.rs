@@ -77,7 +77,7 @@ pub async fn list(
     action: Option<String>,
     actor: Option<ID>,
 ) -> AppResult<AuditEventConnection> {
-    let q = PageQuery::parse(&args, "AuditEvent", c.state.cursor_key.clone())?;
+    let q = PageQuery::parse(&args, "AuditEvent", c.services.cursor_key.clone())?;
     let actor = actor.as_ref().map(actor_filter);
     let page = audit::list(c, org_id, &q.request, action, actor).await?;
     Ok(AuditEventConnection::build(

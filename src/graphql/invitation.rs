@@ -83,7 +83,7 @@ pub async fn list(
 ) -> AppResult<InvitationConnection> {
     // Before the cursors: a caller who may not list learns nothing of them.
     read::may_list(c, org_id).await?;
-    let q = PageQuery::parse(&args, "Invitation", c.state.cursor_key.clone())?;
+    let q = PageQuery::parse(&args, "Invitation", c.services.cursor_key.clone())?;
     let page = read::list(c, org_id, &q.request, status).await?;
     Ok(InvitationConnection::build(&q, page, |i| i.id, Invitation))
 }

@@ -52,7 +52,7 @@ impl Message {
 
 /// `Account.messages`, newest first; empty unless the caller is that account.
 pub async fn inbox(c: &Caller, account_id: Uuid, args: PageArgs) -> AppResult<MessageConnection> {
-    let q = PageQuery::parse(&args, "Message", c.state.cursor_key.clone())?;
+    let q = PageQuery::parse(&args, "Message", c.services.cursor_key.clone())?;
     let page = read::inbox(c, account_id, &q.request).await?;
     Ok(MessageConnection::build(&q, page, |m| m.id, Message))
 }

@@ -113,7 +113,7 @@ impl Organization {
         let q = PageQuery::parse(
             &PageArgs::new(first, after, last, before),
             "Membership",
-            c.state.cursor_key.clone(),
+            c.services.cursor_key.clone(),
         )?;
         let filter = MembersFilter {
             role: role.map(Into::into),

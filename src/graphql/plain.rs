@@ -140,7 +140,7 @@ impl<T: Plain + OutputType + Sync> OutputType for PlainList<'_, T> {
         let set = &ctx.item.node;
         let plain: Option<Vec<Value>> = self.0.iter().map(|n| walk.object(n, set)).collect();
         if let Some(c) = ctx.data_opt::<Caller>() {
-            let m = &c.state.metrics;
+            let m = &c.services.metrics;
             match plain {
                 Some(_) => m.lists_plain.inc(),
                 None => m.lists_generic.inc(),

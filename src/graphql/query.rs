@@ -117,7 +117,7 @@ impl QueryRoot {
         let q = PageQuery::parse(
             &PageArgs::new(first, after, last, before),
             "Organization",
-            c.state.cursor_key.clone(),
+            c.services.cursor_key.clone(),
         )?;
         let page = organizations::list(c, all.unwrap_or(false), &q.request).await?;
         Ok(OrganizationConnection::build(

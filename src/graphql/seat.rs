@@ -83,7 +83,7 @@ impl SeatPool {
         let q = PageQuery::parse(
             &PageArgs::new(first, after, last, before),
             "Seat",
-            c.state.cursor_key.clone(),
+            c.services.cursor_key.clone(),
         )?;
         let page = read::assignments(c, self.org.id, &q.request).await?;
         Ok(SeatConnection::build(

@@ -49,7 +49,7 @@ impl ServiceAccount {
 
 /// `Organization.serviceAccounts`: site admins and org ADMINs only.
 pub async fn list(c: &Caller, org_id: Uuid, args: PageArgs) -> AppResult<ServiceAccountConnection> {
-    let q = PageQuery::parse(&args, "ServiceAccount", c.state.cursor_key.clone())?;
+    let q = PageQuery::parse(&args, "ServiceAccount", c.services.cursor_key.clone())?;
     let page = read::list(c, org_id, &q.request).await?;
     Ok(ServiceAccountConnection::build(
         &q,
@@ -180,7 +180,7 @@ impl ServiceAccountMutations {
             input.expires_in_seconds.unwrap_or(3600),
         )
         .await?;
-        let url = format!("{}/signin/{}", c.state.config.public_url(), minted.token);
+        let url = format!("{}/signin/{}", c.services.config.public_url(), minted.token);
         let link = read_signin::visible(c, minted.id)
             .await?
             .ok_or(crate::error::AppError::NotFound)?;

@@ -68,7 +68,7 @@ impl SignInToken {
 
 /// `Organization.signInTokens`.
 pub async fn list(c: &Caller, org_id: Uuid, args: PageArgs) -> AppResult<SignInTokenConnection> {
-    let q = PageQuery::parse(&args, "SignInToken", c.state.cursor_key.clone())?;
+    let q = PageQuery::parse(&args, "SignInToken", c.services.cursor_key.clone())?;
     let page = signin::list(c, org_id, &q.request).await?;
     Ok(SignInTokenConnection::build(
         &q,

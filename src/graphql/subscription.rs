@@ -84,12 +84,12 @@ impl SubscriptionRoot {
         let expiry = ctx.data_opt::<SessionExpiry>().copied();
         let org_id = ids::decode(&organization, NodeKind::Organization, &["organization"])?;
         // Subscribe before checking, so nothing committed after the check is missed.
-        let rx = c.state.events.subscribe();
+        let rx = c.services.events.subscribe();
         {
-            let _turn = c.state.events.admit().await;
+            let _turn = c.services.events.admit().await;
             may_watch_seats(&c, org_id).await?;
         }
-        let live = Live::new(c.state.metrics.clone());
+        let live = Live::new(c.services.metrics.clone());
         struct S {
             rx: tokio::sync::broadcast::Receiver<Event>,
             c: Caller,
@@ -130,7 +130,7 @@ impl SubscriptionRoot {
                         }
                     }
                     Err(RecvError::Lagged(n)) => {
-                        s.c.state.metrics.ws_dropped_for_lag.inc();
+                        s.c.services.metrics.ws_dropped_for_lag.inc();
                         s.done = true;
                         let e: async_graphql::Error = AppError::RateLimited.into();
                         let msg = format!("this subscriber fell {n} events behind and was dropped; subscribe again");

@@ -72,7 +72,7 @@ pub async fn list(
     account: Option<ID>,
     active: Option<bool>,
 ) -> AppResult<AccessTokenConnection> {
-    let q = PageQuery::parse(&args, "AccessToken", c.state.cursor_key.clone())?;
+    let q = PageQuery::parse(&args, "AccessToken", c.services.cursor_key.clone())?;
     // Before the account's ID: a caller who may not list learns nothing of it.
     read::may_list(c, org_id).await?;
     let account = account

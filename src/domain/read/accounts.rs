@@ -82,7 +82,7 @@ pub async fn can_see(c: &Caller, account_id: Uuid) -> AppResult<bool> {
                 .filter(
                     membership::Column::OrganizationId.in_subquery(super::organizations_of(*me)),
                 )
-                .one(&c.state.db.conn)
+                .one(&c.services.db.conn)
                 .await?;
             Ok(shared.is_some())
         }

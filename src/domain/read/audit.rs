@@ -49,7 +49,7 @@ async fn with_service_accounts(
     if st.person_admin() && !wanted.is_empty() {
         for sa in service_account::Entity::find()
             .filter(service_account::Column::Id.is_in(wanted))
-            .all(&c.state.db.conn)
+            .all(&c.services.db.conn)
             .await?
         {
             found.insert(sa.id, sa);
@@ -115,7 +115,7 @@ pub async fn list(
         };
     }
     let page = req
-        .read(&c.state.db.conn, sel, audit_event::Column::Id)
+        .read(&c.services.db.conn, sel, audit_event::Column::Id)
         .await?;
     Ok(Page {
         rows: with_service_accounts(c, st, page.rows).await?,
@@ -128,7 +128,7 @@ pub async fn list(
 /// `node(id:)`: for whoever may read the organization's log.
 pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<AuditRow>> {
     let Some(e) = audit_event::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
     else {
         return Ok(None);

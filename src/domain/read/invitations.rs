@@ -49,14 +49,14 @@ pub async fn list(
             sel.filter(invitation::Column::Status.eq(Stored::Revoked))
         }
     };
-    req.read(&c.state.db.conn, sel, invitation::Column::Id)
+    req.read(&c.services.db.conn, sel, invitation::Column::Id)
         .await
 }
 
 /// `node(id:)`: for those who may list the organization's invitations.
 pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<invitation::Model>> {
     let Some(inv) = invitation::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
     else {
         return Ok(None);

@@ -86,7 +86,7 @@ pub async fn of(c: &Caller, org: Uuid, account: Uuid) -> AppResult<Option<Member
 /// `node(id:)`: for whoever sees its organization.
 pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<MemberRow>> {
     let Some(m) = membership::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
     else {
         return Ok(None);
@@ -130,7 +130,7 @@ pub async fn of_account(
         }
     }
     let page = req
-        .read(&c.state.db.conn, sel, membership::Column::Id)
+        .read(&c.services.db.conn, sel, membership::Column::Id)
         .await?;
     Ok(page.map(MemberRow::bare))
 }

@@ -287,7 +287,7 @@ pub async fn page(
     req: &PageRequest,
     cols: MemberColumns,
 ) -> AppResult<Page<MemberRow>> {
-    read(&c.state.db.conn, org, filter, req, cols).await
+    read(&c.services.db.conn, org, filter, req, cols).await
 }
 
 async fn read(

@@ -30,7 +30,7 @@ pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<message::Model>> {
     if let Some(s) = c.principal.scope() {
         sel = sel.filter(message::Column::OrganizationId.eq(s.organization_id));
     }
-    Ok(sel.filter(received_by(me)).one(&c.state.db.conn).await?)
+    Ok(sel.filter(received_by(me)).one(&c.services.db.conn).await?)
 }
 
 /// `Account.messages`, newest first; empty unless the caller is that account.
@@ -49,5 +49,6 @@ pub async fn inbox(
     if let Some(s) = c.principal.scope() {
         sel = sel.filter(message::Column::OrganizationId.eq(s.organization_id));
     }
-    req.read(&c.state.db.conn, sel, message::Column::Id).await
+    req.read(&c.services.db.conn, sel, message::Column::Id)
+        .await
 }

@@ -37,7 +37,8 @@ async fn visible_by(c: &Caller, filter: Condition) -> AppResult<Option<organizat
         Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub))),
         "viewer_role",
     );
-    let Some(row) = crate::db::first::<OrgWithRole>(&c.state.db.conn, &sel.limit(1)).await? else {
+    let Some(row) = crate::db::first::<OrgWithRole>(&c.services.db.conn, &sel.limit(1)).await?
+    else {
         return Ok(None);
     };
     c.loaders.set_viewer_role(row.org.id, row.viewer_role);
@@ -105,7 +106,7 @@ pub async fn list(
         }
     }
     let page = req
-        .read(&c.state.db.conn, sel, organization::Column::Id)
+        .read(&c.services.db.conn, sel, organization::Column::Id)
         .await?;
     for r in &page.rows {
         c.loaders.prime_organization(r.clone()).await;

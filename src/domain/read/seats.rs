@@ -78,10 +78,10 @@ pub async fn of_member(c: &Caller, org: Uuid, account: Uuid) -> AppResult<Option
 /// Seats assigned in the organization (`SeatPool.assignments`).
 pub async fn assignments(c: &Caller, org: Uuid, req: &PageRequest) -> AppResult<Page<seat::Model>> {
     let sel = seat::Entity::find().filter(seat::Column::OrganizationId.eq(org));
-    req.read(&c.state.db.conn, sel, seat::Column::Id).await
+    req.read(&c.services.db.conn, sel, seat::Column::Id).await
 }
 
 /// How many seats are assigned now.
 pub async fn used(c: &Caller, org: Uuid) -> AppResult<i64> {
-    seats_used(&c.state.db.conn, org).await
+    seats_used(&c.services.db.conn, org).await
 }

@@ -20,14 +20,14 @@ pub async fn list(
     st.require(st.person_admin())?;
     let sel =
         service_account::Entity::find().filter(service_account::Column::OrganizationId.eq(org));
-    req.read(&c.state.db.conn, sel, service_account::Column::Id)
+    req.read(&c.services.db.conn, sel, service_account::Column::Id)
         .await
 }
 
 /// `node(id:)`.
 pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<service_account::Model>> {
     let Some(sa) = service_account::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
     else {
         return Ok(None);

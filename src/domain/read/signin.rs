@@ -20,14 +20,14 @@ pub async fn list(
     let st = standing(c, org).await?;
     st.require(st.person_admin())?;
     let sel = sign_in_token::Entity::find().filter(sign_in_token::Column::OrganizationId.eq(org));
-    req.read(&c.state.db.conn, sel, sign_in_token::Column::Id)
+    req.read(&c.services.db.conn, sel, sign_in_token::Column::Id)
         .await
 }
 
 /// One link, for whoever may list its organization's links.
 pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<sign_in_token::Model>> {
     let Some(l) = sign_in_token::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
     else {
         return Ok(None);

@@ -16,7 +16,7 @@ use crate::events::Event;
 /// reads, not the request's loaders: a subscription outlives its request.
 pub async fn may_watch_seats(c: &Caller, org_id: Uuid) -> AppResult<()> {
     c.require_signed_in()?;
-    let conn = &c.state.db.conn;
+    let conn = &c.services.db.conn;
     let exists = match &c.principal {
         // Still there, and not claimed since the session began.
         Principal::Person {
@@ -41,7 +41,7 @@ pub async fn may_watch_seats(c: &Caller, org_id: Uuid) -> AppResult<()> {
     }
     // A sign-in link's session watches only while its link holds.
     if let (Some(acc), Some(scope)) = (c.principal.account_id(), c.principal.scope()) {
-        if !crate::domain::authn::scope_holds(&c.state, acc, &scope).await? {
+        if !crate::domain::authn::scope_holds(&c.services, acc, &scope).await? {
             return Err(AppError::Unauthenticated);
         }
     }

@@ -56,14 +56,14 @@ pub async fn list(
                 .add(access_token::Column::ExpiresAt.lte(now))
         });
     }
-    req.read(&c.state.db.conn, sel, access_token::Column::Id)
+    req.read(&c.services.db.conn, sel, access_token::Column::Id)
         .await
 }
 
 /// `node(id:)`: for the token's owner and the organization's admins.
 pub async fn visible(c: &Caller, id: Uuid) -> AppResult<Option<access_token::Model>> {
     let Some(t) = access_token::Entity::find_by_id(id)
-        .one(&c.state.db.conn)
+        .one(&c.services.db.conn)
         .await?
     else {
         return Ok(None);

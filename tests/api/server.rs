@@ -343,101 +343,101 @@ async fn transport_refuses_csrf_shapes_and_oversized_batches() {
 async fn unique_violations_name_their_index_on_either_database() {
     use orgraph::entity::{account, membership, organization, service_account};
     use orgraph::error::{unique_violation, UniqueIndex};
-    use sea_orm::EntityTrait;
+    use sea_orm::{ActiveModelTrait, EntityTrait};
     let app = TestApp::spawn().await;
     let (root, _) = app.site_admin("boss@example.com").await;
     let org = app.create_org(&root, "acme").await;
     app.service_account(&root, &org, "robot").await;
     let conn = &app.state.services.db.conn;
     let fresh = uuid::Uuid::now_v7;
+    /// What inserting `row`, which a constraint refuses, violates.
+    async fn violation<A: ActiveModelTrait + Send>(
+        conn: &sea_orm::DatabaseConnection,
+        row: A,
+    ) -> Option<UniqueIndex> {
+        let e = <A::Entity as EntityTrait>::insert(row)
+            .exec_without_returning(conn)
+            .await
+            .expect_err("a constraint refuses the row");
+        unique_violation(&e)
+    }
 
     let acc = account::Entity::find().one(conn).await.unwrap().unwrap();
-    let e = account::Entity::insert(account::ActiveModel::from(account::Model {
-        id: fresh(),
-        ..acc
-    }))
-    .exec_without_returning(conn)
-    .await
-    .unwrap_err();
-    assert_eq!(
-        unique_violation(&e),
-        Some(UniqueIndex::AccountsEmail),
-        "{e}"
-    );
-
     let o = organization::Entity::find()
         .one(conn)
         .await
         .unwrap()
         .unwrap();
-    let e = organization::Entity::insert(organization::ActiveModel::from(organization::Model {
-        id: fresh(),
-        ..o
-    }))
-    .exec_without_returning(conn)
-    .await
-    .unwrap_err();
-    assert_eq!(
-        unique_violation(&e),
-        Some(UniqueIndex::OrganizationsHandle),
-        "{e}"
-    );
-
     let m = membership::Entity::find().one(conn).await.unwrap().unwrap();
-    let e = membership::Entity::insert(membership::ActiveModel::from(membership::Model {
-        id: fresh(),
-        ..m
-    }))
-    .exec_without_returning(conn)
-    .await
-    .unwrap_err();
-    assert_eq!(
-        unique_violation(&e),
-        Some(UniqueIndex::MembershipsOrgAccount),
-        "{e}"
-    );
-
     let sa = service_account::Entity::find()
         .one(conn)
         .await
         .unwrap()
         .unwrap();
-    let same_name = service_account::Model {
+    let copy = |m: &membership::Model| membership::Model {
         id: fresh(),
-        client_id: format!("other-{}", sa.client_id),
-        ..sa.clone()
+        ..m.clone()
     };
-    let e = service_account::Entity::insert(service_account::ActiveModel::from(same_name))
-        .exec_without_returning(conn)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        unique_violation(&e),
-        Some(UniqueIndex::ServiceAccountsOrgName),
-        "{e}"
-    );
-
-    // Another unique index (the client id's) is none of those.
-    let same_client_id = service_account::Model {
-        id: fresh(),
-        name: "other".into(),
-        ..sa
-    };
-    let e = service_account::Entity::insert(service_account::ActiveModel::from(same_client_id))
-        .exec_without_returning(conn)
-        .await
-        .unwrap_err();
-    assert_eq!(unique_violation(&e), None, "{e}");
-
-    // Not a unique violation at all: a foreign key.
-    let orphan = membership::Model {
-        id: fresh(),
-        organization_id: fresh(),
-        ..membership::Entity::find().one(conn).await.unwrap().unwrap()
-    };
-    let e = membership::Entity::insert(membership::ActiveModel::from(orphan))
-        .exec_without_returning(conn)
-        .await
-        .unwrap_err();
-    assert_eq!(unique_violation(&e), None, "{e}");
+    let cases: Vec<(Option<UniqueIndex>, Option<UniqueIndex>)> = vec![
+        (
+            violation(
+                conn,
+                account::ActiveModel::from(account::Model { id: fresh(), ..acc }),
+            )
+            .await,
+            Some(UniqueIndex::AccountsEmail),
+        ),
+        (
+            violation(
+                conn,
+                organization::ActiveModel::from(organization::Model { id: fresh(), ..o }),
+            )
+            .await,
+            Some(UniqueIndex::OrganizationsHandle),
+        ),
+        (
+            violation(conn, membership::ActiveModel::from(copy(&m))).await,
+            Some(UniqueIndex::MembershipsOrgAccount),
+        ),
+        (
+            violation(
+                conn,
+                service_account::ActiveModel::from(service_account::Model {
+                    id: fresh(),
+                    client_id: format!("other-{}", sa.client_id),
+                    ..sa.clone()
+                }),
+            )
+            .await,
+            Some(UniqueIndex::ServiceAccountsOrgName),
+        ),
+        // Another unique index (the client id's) is none of those.
+        (
+            violation(
+                conn,
+                service_account::ActiveModel::from(service_account::Model {
+                    id: fresh(),
+                    name: "other".into(),
+                    ..sa
+                }),
+            )
+            .await,
+            None,
+        ),
+        // Not a unique violation at all: a foreign key.
+        (
+            violation(
+                conn,
+                membership::ActiveModel::from(membership::Model {
+                    organization_id: fresh(),
+                    ..copy(&m)
+                }),
+            )
+            .await,
+            None,
+        ),
+    ];
+    for (i, (got, want)) in cases.into_iter().enumerate() {
+        assert_eq!(got, want, "case {i}");
+    }
 }

@@ -2,7 +2,7 @@
 //! which columns a query shows, read ahead from its selection, and the
 //! plain path (`plain`) for its rows, their seats and accounts. The fields
 //! either side knows are named once, in the tables below; the resolvers
-//! answer the same fields in the generic path (tests/plain_lists.rs holds
+//! answer the same fields in the generic path (tests/api/plain_lists.rs holds
 //! both paths to the same JSON, and the test below the names to the
 //! schema).
 

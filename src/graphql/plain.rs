@@ -10,7 +10,7 @@
 //! another type, no repeated response key, no field that needs the context —
 //! [`PlainList`] builds the very same `Value` directly. Anything else sends
 //! the whole list down async-graphql's own path, so an answer never depends
-//! on which path ran; `tests/plain_lists.rs` checks that both give the same
+//! on which path ran; `tests/api/plain_lists.rs` checks that both give the same
 //! JSON. Validation, depth and complexity limits run before execution and
 //! are untouched.
 //!

@@ -1,6 +1,6 @@
 //! The members page's statement and decoder (members_page.rs) against each
 //! other, on the SQL text and on real rows of an in-memory SQLite database.
-//! tests/plain_lists.rs holds the page to what whole rows answer over HTTP.
+//! tests/api/plain_lists.rs holds the page to what whole rows answer over HTTP.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectOptions, Database, DatabaseBackend, Statement, Value};

@@ -123,10 +123,16 @@ impl SubscriptionRoot {
                         // Boxed: the database read's future is large, and
                         // inlined it would sit in every idle subscription's
                         // state (thousands of them) while it waits on recv.
-                        if concerns(&s.c.principal, &e)
-                            && Box::pin(may_watch_seats(&s.c, s.org_id)).await.is_err()
-                        {
-                            return None;
+                        if concerns(&s.c.principal, &e) {
+                            match Box::pin(may_watch_seats(&s.c, s.org_id)).await {
+                                Ok(()) => {}
+                                // Ends with the error, which the pipeline logs.
+                                Err(e @ AppError::Internal(_)) => {
+                                    s.done = true;
+                                    return Some((Err(e.into()), s));
+                                }
+                                Err(_) => return None,
+                            }
                         }
                     }
                     Err(RecvError::Lagged(n)) => {

@@ -193,18 +193,8 @@ pub async fn end_provisioned_access(
             .filter(access_token::Column::Id.eq(t.id))
             .exec(&**tx)
             .await?;
-        audit::record(
-            &**tx,
-            now,
-            audit::Event {
-                organization_id: Some(t.organization_id),
-                action: "token.revoke",
-                actor: &actor,
-                target_account_id: Some(t.account_id),
-                data: json!({ "token": t.id, "prefix": t.prefix, "via": "account.claim" }),
-            },
-        )
-        .await?;
+        super::tokens::record_revoke(&**tx, now, &actor, t, json!({ "via": "account.claim" }))
+            .await?;
     }
     let robots = service_account::Entity::find()
         .filter(service_account::Column::CreatedByAccountId.eq(account_id))

@@ -7,8 +7,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::tokens::effective_expiry;
-use super::{audit, Services};
+use super::tokens::{effective_expiry, record_revoke};
+use super::Services;
 use crate::auth::{tokens, Principal};
 use crate::entity::{access_token, organization};
 use crate::error::AppResult;
@@ -92,18 +92,7 @@ pub async fn revoke_by_holder(services: &Services, secret: &str) -> AppResult<()
         .rows_affected;
     if rows > 0 {
         let holder = Principal::person(t.account_id, false);
-        audit::record(
-            &*tx,
-            now,
-            audit::Event {
-                organization_id: Some(t.organization_id),
-                action: "token.revoke",
-                actor: &holder,
-                target_account_id: Some(t.account_id),
-                data: json!({ "token": t.id, "prefix": t.prefix, "via": "oauth/revoke" }),
-            },
-        )
-        .await?;
+        record_revoke(&*tx, now, &holder, &t, json!({ "via": "oauth/revoke" })).await?;
     }
     tx.commit().await?;
     Ok(())

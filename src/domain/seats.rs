@@ -200,18 +200,7 @@ pub async fn revoke_tokens_of<C: ConnectionTrait>(
         .exec(tx)
         .await?;
     for t in &tokens {
-        audit::record(
-            tx,
-            now,
-            audit::Event {
-                organization_id: Some(org_id),
-                action: "token.revoke",
-                actor: &c.principal,
-                target_account_id: Some(account_id),
-                data: json!({ "token": t.id, "prefix": t.prefix, "reason": reason }),
-            },
-        )
-        .await?;
+        super::tokens::record_revoke(tx, now, &c.principal, t, json!({ "reason": reason })).await?;
     }
     Ok(())
 }

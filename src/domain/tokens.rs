@@ -242,20 +242,36 @@ pub async fn revoke_access_token(c: &Caller, token_id: Uuid) -> AppResult<access
     let mut am: access_token::ActiveModel = t.into();
     am.revoked_at = Set(Some(now));
     let t = am.update(&*tx).await?;
+    record_revoke(&*tx, now, &c.principal, &t, json!({})).await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+/// The `token.revoke` audit event of one token, however it was revoked;
+/// `why` adds how (`{"via": …}` or `{"reason": …}`) to its data.
+pub async fn record_revoke<C: ConnectionTrait>(
+    tx: &C,
+    now: DateTime<Utc>,
+    actor: &crate::auth::Principal,
+    t: &access_token::Model,
+    why: serde_json::Value,
+) -> AppResult<()> {
+    let mut data = json!({ "token": t.id, "prefix": t.prefix });
+    if let (serde_json::Value::Object(d), serde_json::Value::Object(w)) = (&mut data, why) {
+        d.extend(w);
+    }
     audit::record(
-        &*tx,
+        tx,
         now,
         audit::Event {
             organization_id: Some(t.organization_id),
             action: "token.revoke",
-            actor: &c.principal,
+            actor,
             target_account_id: Some(t.account_id),
-            data: json!({ "token": t.id, "prefix": t.prefix }),
+            data,
         },
     )
-    .await?;
-    tx.commit().await?;
-    Ok(t)
+    .await
 }
 
 /// Move active tokens' expiry to the plan's end (one year ahead without one).

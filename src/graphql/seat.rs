@@ -114,14 +114,22 @@ pub struct SeatResultsPayload {
     pub seats: SeatPool,
 }
 
-/// Each requested id read as an account id; a malformed one is that
-/// item's BAD_USER_INPUT (at `accounts.<i>`).
-fn account_items(accounts: &[ID]) -> Vec<seats::AccountItem> {
-    accounts
+/// The organization of a bulk seat call, and each requested id read as an
+/// account id (a malformed one is that item's BAD_USER_INPUT, at
+/// `accounts.<i>`).
+fn seat_input(input: &SeatAccountsInput) -> Result<(uuid::Uuid, Vec<seats::AccountItem>)> {
+    let org = ids::decode(
+        &input.organization,
+        NodeKind::Organization,
+        &["organization"],
+    )?;
+    let items = input
+        .accounts
         .iter()
         .enumerate()
         .map(|(i, id)| ids::decode(id, NodeKind::Account, &["accounts", &i.to_string()]))
-        .collect()
+        .collect();
+    Ok((org, items))
 }
 
 /// The domain's outcomes, in input order, paired back with the input ids.
@@ -158,12 +166,7 @@ impl SeatMutations {
         input: SeatAccountsInput,
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(
-            &input.organization,
-            NodeKind::Organization,
-            &["organization"],
-        )?;
-        let items = account_items(&input.accounts);
+        let (org, items) = seat_input(&input)?;
         Ok(payload(
             input.accounts,
             seats::assign_seats(c, org, items).await?,
@@ -176,12 +179,7 @@ impl SeatMutations {
         input: SeatAccountsInput,
     ) -> Result<SeatResultsPayload> {
         let c = ctx.data::<Caller>()?;
-        let org = ids::decode(
-            &input.organization,
-            NodeKind::Organization,
-            &["organization"],
-        )?;
-        let items = account_items(&input.accounts);
+        let (org, items) = seat_input(&input)?;
         Ok(payload(
             input.accounts,
             seats::revoke_seats(c, org, items).await?,

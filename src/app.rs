@@ -91,12 +91,9 @@ impl AppState {
             services,
         };
         let limits = state.limits.clone();
-        tokio::spawn(async move {
-            let mut t = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                t.tick().await;
-                limits.shrink();
-            }
+        spawn_every(std::time::Duration::from_secs(60), move || {
+            limits.shrink();
+            std::future::ready(())
         });
         Ok(state)
     }

@@ -172,18 +172,6 @@ impl AppError {
             _ => None,
         }
     }
-
-    /// Prefix the field path (bulk items: ["accounts", "3"] + inner field).
-    pub fn in_field(self, prefix: &[String]) -> Self {
-        match self {
-            AppError::BadInput { message, field } => {
-                let mut f = prefix.to_vec();
-                f.extend(field);
-                AppError::BadInput { message, field: f }
-            }
-            other => other,
-        }
-    }
 }
 
 impl From<sea_orm::DbErr> for AppError {

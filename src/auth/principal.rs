@@ -80,16 +80,4 @@ impl Principal {
             _ => None,
         }
     }
-
-    /// The one organization this principal may act in, when it is bound to
-    /// one: a sign-in link's session, or a service account.
-    pub fn bound_organization(&self) -> Option<Uuid> {
-        match self {
-            Principal::Person { scope, .. } => scope.map(|s| s.organization_id),
-            Principal::Service {
-                organization_id, ..
-            } => Some(*organization_id),
-            Principal::Anonymous => None,
-        }
-    }
 }

@@ -89,11 +89,47 @@ fn from_parts(principal: &Principal, org_id: Uuid, role: Option<Role>) -> Standi
     }
 }
 
-/// Standing for reads, through the per-request membership loader.
+/// The caller's role in every organization of a list level, in one
+/// statement (`batch`): each one's `standing` is then known.
+async fn roles_among(c: &Caller, me: Uuid, orgs: Vec<Uuid>) -> AppResult<()> {
+    let unknown: Vec<Uuid> = orgs
+        .into_iter()
+        .filter(|o| c.loaders.viewer_role(*o).is_none())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let mut roles: std::collections::HashMap<Uuid, Role> = membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(me))
+        .filter(membership::Column::OrganizationId.is_in(unknown.iter().copied()))
+        .all(&c.services.db.conn)
+        .await?
+        .into_iter()
+        .map(|m| (m.organization_id, m.role))
+        .collect();
+    for o in unknown {
+        c.loaders.set_viewer_role(o, roles.remove(&o));
+    }
+    Ok(())
+}
+
+/// Standing for reads, through the per-request membership loader (or,
+/// for an organization read in a list, with the whole list's).
 pub async fn standing(c: &Caller, org_id: Uuid) -> AppResult<Standing> {
     let role = match c.principal.account_id() {
         Some(acc) => match c.loaders.viewer_role(org_id) {
             Some(known) => known,
+            None if c
+                .loaders
+                .group_of(org_id)
+                .is_some_and(|g| g.ids().len() > 1) =>
+            {
+                let group = c.loaders.group_of(org_id).expect("checked");
+                group
+                    .once("viewer roles", |orgs| roles_among(c, acc, orgs))
+                    .await?;
+                c.loaders.viewer_role(org_id).flatten()
+            }
             None => {
                 let r = c.loaders.membership(org_id, acc).await?.map(|m| m.role);
                 c.loaders.set_viewer_role(org_id, r);

@@ -31,7 +31,7 @@ pub const LIFETIME: Duration = Duration::days(7);
 
 /// An invitation's status as clients see it: the stored one, with EXPIRED
 /// for a pending invitation past its `expires_at`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum InvitationStatus {
     Pending,
     Accepted,

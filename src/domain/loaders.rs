@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::domain::batch::Group;
 use crate::domain::Role;
 use crate::entity::{account, membership, organization, seat};
 use crate::error::{AppError, AppResult};
@@ -100,6 +101,11 @@ struct Inner {
     seats: DataLoader<ByOrgAccount<seat::Entity>, HashMapCache>,
     /// The caller's role per organization when a query already read it.
     viewer_roles: Mutex<HashMap<Uuid, Option<Role>>>,
+    /// The list level each parent was first read in (`batch::Group`).
+    groups: Mutex<HashMap<Uuid, Arc<Group>>>,
+    /// Reads done once per request whatever the parent they are asked
+    /// under (the caller's own inbox).
+    request: Group,
 }
 
 fn db_err(e: Arc<sea_orm::DbErr>) -> AppError {
@@ -126,6 +132,8 @@ impl Loaders {
                 _e: Default::default(),
             }),
             viewer_roles: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
+            request: Group::new(Vec::new()),
         }))
     }
 
@@ -163,5 +171,35 @@ impl Loaders {
 
     pub fn set_viewer_role(&self, org: Uuid, role: Option<Role>) {
         self.0.viewer_roles.lock().insert(org, role);
+    }
+
+    /// Parents a list read produced (organizations, accounts): their
+    /// fields are then read for all of them at once (`batch`). A parent
+    /// keeps the first list it came in; a later list groups the rest.
+    pub fn register(&self, ids: impl IntoIterator<Item = Uuid>) {
+        let mut groups = self.0.groups.lock();
+        let mut fresh: Vec<Uuid> = ids
+            .into_iter()
+            .filter(|id| !groups.contains_key(id))
+            .collect();
+        fresh.sort_unstable();
+        fresh.dedup();
+        if fresh.is_empty() {
+            return;
+        }
+        let group = Arc::new(Group::new(fresh));
+        for id in group.ids() {
+            groups.insert(*id, group.clone());
+        }
+    }
+
+    /// Reads made once per request (see `Group::once`).
+    pub fn request(&self) -> &Group {
+        &self.0.request
+    }
+
+    /// The list level `id` was read in (a list of one included).
+    pub fn group_of(&self, id: Uuid) -> Option<Arc<Group>> {
+        self.0.groups.lock().get(&id).cloned()
     }
 }

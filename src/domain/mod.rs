@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod authn;
 pub mod authz;
+pub mod batch;
 pub mod introspection;
 pub mod invitation_accept;
 pub mod invitation_changes;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
+use sea_orm::sea_query::{ColumnRef, Expr, ExprTrait, SelectStatement};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -17,7 +18,7 @@ use crate::error::AppResult;
 /// One page of a list, in display order: at most `limit` rows after
 /// `after` and before `before` (ids of rows of the same list), the last
 /// `limit` of them when `backward`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     pub limit: u64,
     pub backward: bool,
@@ -29,6 +30,7 @@ pub struct PageRequest {
 }
 
 /// A page of rows and whether the list goes on either side of it.
+#[derive(Clone)]
 pub struct Page<T> {
     pub rows: Vec<T>,
     pub has_next: bool,
@@ -53,6 +55,29 @@ impl PageRequest {
     pub fn newest_first(mut self) -> Self {
         self.newest_first = true;
         self
+    }
+
+    /// Whether rows are read in ascending id order (see `apply`).
+    pub fn ascending(&self) -> bool {
+        !self.newest_first ^ self.backward
+    }
+
+    /// The keyset filter of `apply` on a statement.
+    pub fn keyset(&self, sel: &mut SelectStatement, id: ColumnRef) {
+        let after_op_gt = !self.newest_first;
+        if let Some(a) = self.after {
+            let c = Expr::col(id.clone());
+            sel.and_where(if after_op_gt { c.gt(a) } else { c.lt(a) });
+        }
+        if let Some(b) = self.before {
+            let c = Expr::col(id);
+            sel.and_where(if after_op_gt { c.lt(b) } else { c.gt(b) });
+        }
+    }
+
+    /// An empty page, as a list with no rows reads.
+    pub fn empty<T>(&self) -> Page<T> {
+        self.finish(Vec::new(), TotalCount::known(0))
     }
 
     /// Keyset filter, order and limit (one extra row tells whether there is more).
@@ -114,29 +139,54 @@ impl PageRequest {
     }
 }
 
-/// `totalCount`, computed only when a client asks for it.
+/// `totalCount`, computed only when a client asks for it, and once: a
+/// page shared by several parents (the caller's inbox) counts once.
 #[derive(Clone)]
-pub struct TotalCount(Arc<dyn Fn() -> BoxFuture<'static, AppResult<i64>> + Send + Sync>);
+pub struct TotalCount {
+    compute: Arc<dyn Fn() -> BoxFuture<'static, AppResult<i64>> + Send + Sync>,
+    value: Arc<tokio::sync::OnceCell<i64>>,
+}
 
 impl TotalCount {
+    fn new(compute: Arc<dyn Fn() -> BoxFuture<'static, AppResult<i64>> + Send + Sync>) -> Self {
+        TotalCount {
+            compute,
+            value: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
     pub fn of<E>(conn: DatabaseConnection, sel: Select<E>) -> Self
     where
         E: EntityTrait,
         E::Model: Sync,
     {
-        TotalCount(Arc::new(move || {
+        Self::new(Arc::new(move || {
             let conn = conn.clone();
             let sel = sel.clone();
             Box::pin(async move { Ok(sel.count(&conn).await? as i64) })
         }))
     }
 
+    /// One parent's count among many (`batch::Counts`).
+    pub fn among(counts: Arc<crate::domain::batch::Counts>, parent: Uuid) -> Self {
+        Self::new(Arc::new(move || {
+            let counts = counts.clone();
+            Box::pin(async move { counts.of(parent).await })
+        }))
+    }
+
     pub fn known(n: i64) -> Self {
-        TotalCount(Arc::new(move || Box::pin(async move { Ok(n) })))
+        TotalCount {
+            compute: Arc::new(move || Box::pin(async move { Ok(n) })),
+            value: Arc::new(tokio::sync::OnceCell::new_with(Some(n))),
+        }
     }
 
     pub async fn get(&self) -> AppResult<i64> {
-        (self.0)().await
+        self.value
+            .get_or_try_init(|| (self.compute)())
+            .await
+            .copied()
     }
 }
 

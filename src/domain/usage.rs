@@ -2,6 +2,8 @@
 //! and metrics over time (`usage`). SA, A, B and S may read them; a MEMBER
 //! is FORBIDDEN (rules.md).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::sea_query::{IntoColumnRef, IntoIden, SubQueryStatement};
@@ -36,7 +38,7 @@ fn scalar(sub: SelectStatement) -> SimpleExpr {
 fn count_in<T: IntoIden + Copy, C: IntoColumnRef>(
     table: T,
     org_col: C,
-    org: Uuid,
+    org: SimpleExpr,
     extra: Vec<SimpleExpr>,
 ) -> SimpleExpr {
     let mut q = Query::select();
@@ -55,40 +57,14 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
     let st = standing(c, org_id).await?;
     st.require(st.billing())?;
     let now = c.now();
-    let role = |r: Role| vec![Expr::col(membership::Column::Role).eq(r)];
-    let mut q = Query::select();
+    if let Some(group) = c.loaders.group_of(org_id).filter(|g| g.ids().len() > 1) {
+        let all = group
+            .once("resource usage", |orgs| resource_usage_of(c, orgs, now))
+            .await?;
+        return all.get(&org_id).cloned().ok_or(AppError::NotFound);
+    }
+    let mut q = counts(Expr::val(org_id), now);
     q.expr_as(
-        count_in(
-            membership::Entity,
-            membership::Column::OrganizationId,
-            org_id,
-            vec![],
-        ),
-        Alias::new("members"),
-    )
-    .expr_as(
-        count_in(
-            membership::Entity,
-            membership::Column::OrganizationId,
-            org_id,
-            role(Role::Admin),
-        ),
-        Alias::new("admins"),
-    )
-    .expr_as(
-        count_in(
-            membership::Entity,
-            membership::Column::OrganizationId,
-            org_id,
-            role(Role::BillingManager),
-        ),
-        Alias::new("billing_managers"),
-    )
-    .expr_as(
-        count_in(seat::Entity, seat::Column::OrganizationId, org_id, vec![]),
-        Alias::new("seats_used"),
-    )
-    .expr_as(
         scalar(
             Query::select()
                 // Widened so both databases hand back a 64-bit integer.
@@ -98,12 +74,97 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
                 .to_owned(),
         ),
         Alias::new("seat_limit"),
+    );
+    let stmt = StatementBuilder::build(&q, &c.services.db.backend());
+    ResourceUsage::find_by_statement(stmt)
+        .one(&c.services.db.conn)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(FromQueryResult)]
+struct UsageOf {
+    __parent: Uuid,
+    #[sea_orm(nested)]
+    usage: ResourceUsage,
+}
+
+/// `resourceUsage` of the organizations of a list the caller may read it
+/// in, in one statement: the same counts, correlated with each row.
+async fn resource_usage_of(
+    c: &Caller,
+    orgs: Vec<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, ResourceUsage>> {
+    let orgs = super::batch::permitted(c, orgs, |st| st.billing()).await?;
+    if orgs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let id = Expr::col((organization::Entity, organization::Column::Id));
+    let mut q = counts(id.clone(), now);
+    q.from(organization::Entity)
+        .and_where(id.clone().is_in(orgs))
+        .expr_as(id, Alias::new("__parent"))
+        .expr_as(
+            Expr::col((organization::Entity, organization::Column::SeatLimit))
+                .cast_as(Alias::new("BIGINT")),
+            Alias::new("seat_limit"),
+        );
+    let stmt = StatementBuilder::build(&q, &c.services.db.backend());
+    Ok(UsageOf::find_by_statement(stmt)
+        .all(&c.services.db.conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.__parent, r.usage))
+        .collect())
+}
+
+/// The counts of `resourceUsage` but the seat limit, for the
+/// organization `org` names (an id, or the column of an outer row).
+fn counts(org_id: SimpleExpr, now: DateTime<Utc>) -> SelectStatement {
+    let role = |r: Role| vec![Expr::col(membership::Column::Role).eq(r)];
+    let mut q = Query::select();
+    q.expr_as(
+        count_in(
+            membership::Entity,
+            membership::Column::OrganizationId,
+            org_id.clone(),
+            vec![],
+        ),
+        Alias::new("members"),
+    )
+    .expr_as(
+        count_in(
+            membership::Entity,
+            membership::Column::OrganizationId,
+            org_id.clone(),
+            role(Role::Admin),
+        ),
+        Alias::new("admins"),
+    )
+    .expr_as(
+        count_in(
+            membership::Entity,
+            membership::Column::OrganizationId,
+            org_id.clone(),
+            role(Role::BillingManager),
+        ),
+        Alias::new("billing_managers"),
+    )
+    .expr_as(
+        count_in(
+            seat::Entity,
+            seat::Column::OrganizationId,
+            org_id.clone(),
+            vec![],
+        ),
+        Alias::new("seats_used"),
     )
     .expr_as(
         count_in(
             invitation::Entity,
             invitation::Column::OrganizationId,
-            org_id,
+            org_id.clone(),
             vec![
                 Expr::col(invitation::Column::Status).eq(StoredInvitationStatus::Pending),
                 Expr::col(invitation::Column::ExpiresAt).gt(now),
@@ -115,7 +176,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
         count_in(
             service_account::Entity,
             service_account::Column::OrganizationId,
-            org_id,
+            org_id.clone(),
             vec![],
         ),
         Alias::new("service_accounts"),
@@ -124,7 +185,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
         count_in(
             access_token::Entity,
             access_token::Column::OrganizationId,
-            org_id,
+            org_id.clone(),
             vec![
                 Expr::col(access_token::Column::RevokedAt).is_null(),
                 Expr::col(access_token::Column::ExpiresAt).gt(now),
@@ -132,11 +193,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
         ),
         Alias::new("active_access_tokens"),
     );
-    let stmt = StatementBuilder::build(&q, &c.services.db.backend());
-    ResourceUsage::find_by_statement(stmt)
-        .one(&c.services.db.conn)
-        .await?
-        .ok_or(AppError::NotFound)
+    q
 }
 
 pub struct UsageQuery {

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 
 /// The object types a global ID can name; `as_str` is the type name the
 /// ID encodes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NodeKind {
     Account,
     Organization,

@@ -1,6 +1,9 @@
 //! Query root.
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, Interface, Object, Result, ID};
+use uuid::Uuid;
 
 use super::account::Account;
 use super::ids::{self, NodeKind};
@@ -14,7 +17,7 @@ use crate::domain::read::{
 use crate::domain::Caller;
 use crate::error::{AppError, AppResult};
 
-#[derive(Interface)]
+#[derive(Interface, Clone)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
     Account(Account),
@@ -32,38 +35,89 @@ pub enum Node {
 pub struct QueryRoot;
 
 async fn node_by_id(c: &Caller, id: &str) -> AppResult<Option<Node>> {
-    let Some((kind, uuid)) = ids::parse(id) else {
-        return Ok(None);
+    Ok(nodes_by_ids(c, std::slice::from_ref(&ID(id.to_string())))
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// Nodes in the order of `ids`, null for what the caller may not see:
+/// one read per kind of node asked for, whatever the number of ids.
+async fn nodes_by_ids(c: &Caller, ids: &[ID]) -> AppResult<Vec<Option<Node>>> {
+    let parsed: Vec<Option<(NodeKind, Uuid)>> = ids.iter().map(|id| ids::parse(id)).collect();
+    let of_kind = |kind: NodeKind| -> Vec<Uuid> {
+        parsed
+            .iter()
+            .flatten()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, u)| *u)
+            .collect()
     };
-    Ok(match kind {
-        NodeKind::Organization => organizations::by_id(c, uuid)
-            .await?
-            .map(|o| Node::Organization(Organization(o))),
-        NodeKind::Account => accounts::visible(c, uuid)
-            .await?
-            .map(|a| Node::Account(a.into())),
-        NodeKind::Membership => members::node(c, uuid)
-            .await?
-            .map(|m| Node::Membership(Membership(m))),
-        NodeKind::AccessToken => tokens::visible(c, uuid)
-            .await?
-            .map(|t| Node::AccessToken(super::token::AccessToken(t))),
-        NodeKind::ServiceAccount => service_accounts::visible(c, uuid)
-            .await?
-            .map(|s| Node::ServiceAccount(super::service_account::ServiceAccount(s))),
-        NodeKind::Invitation => invitations::node(c, uuid)
-            .await?
-            .map(|i| Node::Invitation(super::invitation::Invitation(i))),
-        NodeKind::Message => messages::node(c, uuid)
-            .await?
-            .map(|m| Node::Message(super::message::Message(m))),
-        NodeKind::AuditEvent => audit::visible(c, uuid)
-            .await?
-            .map(|e| Node::AuditEvent(super::audit::AuditEvent(e))),
-        NodeKind::SignInToken => signin::visible(c, uuid)
-            .await?
-            .map(|l| Node::SignInToken(super::signin::SignInToken(l))),
-    })
+    let mut found: HashMap<(NodeKind, Uuid), Node> = HashMap::new();
+    for kind in NodeKind::ALL {
+        let wanted = of_kind(kind);
+        if wanted.is_empty() {
+            continue;
+        }
+        let mut put = |id: Uuid, n: Node| {
+            found.insert((kind, id), n);
+        };
+        match kind {
+            NodeKind::Organization => {
+                for (id, o) in organizations::by_ids(c, wanted).await? {
+                    put(id, Node::Organization(Organization(o)));
+                }
+            }
+            NodeKind::Account => {
+                for (id, a) in accounts::visible_many(c, wanted).await? {
+                    put(id, Node::Account(a.into()));
+                }
+            }
+            NodeKind::Membership => {
+                for (id, m) in members::node_many(c, wanted).await? {
+                    put(id, Node::Membership(Membership(m)));
+                }
+            }
+            NodeKind::AccessToken => {
+                for (id, t) in tokens::visible_many(c, wanted).await? {
+                    put(id, Node::AccessToken(super::token::AccessToken(t)));
+                }
+            }
+            NodeKind::ServiceAccount => {
+                for (id, s) in service_accounts::visible_many(c, wanted).await? {
+                    put(
+                        id,
+                        Node::ServiceAccount(super::service_account::ServiceAccount(s)),
+                    );
+                }
+            }
+            NodeKind::Invitation => {
+                for (id, i) in invitations::node_many(c, wanted).await? {
+                    put(id, Node::Invitation(super::invitation::Invitation(i)));
+                }
+            }
+            NodeKind::Message => {
+                for (id, m) in messages::node_many(c, wanted).await? {
+                    put(id, Node::Message(super::message::Message(m)));
+                }
+            }
+            NodeKind::AuditEvent => {
+                for (id, e) in audit::visible_many(c, wanted).await? {
+                    put(id, Node::AuditEvent(super::audit::AuditEvent(e)));
+                }
+            }
+            NodeKind::SignInToken => {
+                for (id, l) in signin::visible_many(c, wanted).await? {
+                    put(id, Node::SignInToken(super::signin::SignInToken(l)));
+                }
+            }
+        }
+    }
+    // An id asked for twice is the same node twice.
+    Ok(parsed
+        .into_iter()
+        .map(|p| p.and_then(|key| found.get(&key).cloned()))
+        .collect())
 }
 
 #[Object(name = "Query")]
@@ -78,11 +132,7 @@ impl QueryRoot {
         if ids.len() > 100 {
             return Err(AppError::bad_input(&["ids"], "at most 100 ids").into());
         }
-        let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            out.push(node_by_id(c, id).await?);
-        }
-        Ok(out)
+        Ok(nodes_by_ids(c, &ids).await?)
     }
 
     /// The signed-in account; null for a service-account token.

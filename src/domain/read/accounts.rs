@@ -3,7 +3,9 @@
 //! organization it belongs to.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -60,40 +62,107 @@ impl AccountView {
     }
 }
 
-/// May the caller see this account at all (and its email)?
+/// May the caller see this account at all (and its email)? For an account
+/// a list read named (`Loaders::register`), asked of the whole list at once.
 pub async fn can_see(c: &Caller, account_id: Uuid) -> AppResult<bool> {
+    if let Some(known) = can_see_without_sql(c, account_id) {
+        return Ok(known);
+    }
+    if let Principal::Service {
+        organization_id, ..
+    } = &c.principal
+    {
+        return Ok(c
+            .loaders
+            .membership(*organization_id, account_id)
+            .await?
+            .is_some());
+    }
+    if let Some(group) = c.loaders.group_of(account_id) {
+        let seen = group
+            .once("accounts seen", |ids| can_see_many(c, ids))
+            .await?;
+        return Ok(seen.contains(&account_id));
+    }
+    Ok(can_see_many(c, vec![account_id])
+        .await?
+        .contains(&account_id))
+}
+
+/// What `can_see` answers without asking the database.
+fn can_see_without_sql(c: &Caller, account_id: Uuid) -> Option<bool> {
     match &c.principal {
-        Principal::Anonymous => Ok(false),
+        Principal::Anonymous => Some(false),
         Principal::Person {
             site_admin: true, ..
-        } => Ok(true),
-        Principal::Person { account_id: me, .. } if *me == account_id => Ok(true),
+        } => Some(true),
+        Principal::Person { account_id: me, .. } if *me == account_id => Some(true),
+        _ => None,
+    }
+}
+
+/// The accounts among `ids` the caller may see, in one statement: those
+/// that share an organization with the caller (the one of a sign-in link's
+/// session; a service account's own).
+async fn can_see_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashSet<Uuid>> {
+    let mut seen = HashSet::new();
+    let mut ask = Vec::new();
+    for id in ids {
+        match can_see_without_sql(c, id) {
+            Some(true) => {
+                seen.insert(id);
+            }
+            Some(false) => {}
+            None => ask.push(id),
+        }
+    }
+    if ask.is_empty() {
+        return Ok(seen);
+    }
+    let mut shared = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::AccountId)
+        .distinct()
+        .filter(membership::Column::AccountId.is_in(ask));
+    match &c.principal {
         Principal::Person {
             account_id: me,
             scope,
             ..
         } => {
-            let mut shared =
-                membership::Entity::find().filter(membership::Column::AccountId.eq(account_id));
             if let Some(s) = scope {
                 shared = shared.filter(membership::Column::OrganizationId.eq(s.organization_id));
             }
-            let shared = shared
-                .filter(
-                    membership::Column::OrganizationId.in_subquery(super::organizations_of(*me)),
-                )
-                .one(&c.services.db.conn)
-                .await?;
-            Ok(shared.is_some())
+            shared = shared.filter(
+                membership::Column::OrganizationId.in_subquery(super::organizations_of(*me)),
+            );
         }
         Principal::Service {
             organization_id, ..
-        } => Ok(c
-            .loaders
-            .membership(*organization_id, account_id)
-            .await?
-            .is_some()),
+        } => {
+            shared = shared.filter(membership::Column::OrganizationId.eq(*organization_id));
+        }
+        Principal::Anonymous => return Ok(seen),
     }
+    seen.extend(shared.into_tuple::<Uuid>().all(&c.services.db.conn).await?);
+    Ok(seen)
+}
+
+/// `nodes(ids:)`: the accounts the caller may see, in two statements.
+pub async fn visible_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid, AccountView>> {
+    let seen: Vec<Uuid> = can_see_many(c, ids).await?.into_iter().collect();
+    if seen.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = account::Entity::find()
+        .filter(account::Column::Id.is_in(seen))
+        .all(&c.services.db.conn)
+        .await?;
+    c.loaders.register(rows.iter().map(|a| a.id));
+    Ok(rows
+        .into_iter()
+        .map(|a| (a.id, AccountView::of(a, true)))
+        .collect())
 }
 
 /// An account the caller reaches through a row it already sees (a

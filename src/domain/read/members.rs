@@ -2,15 +2,16 @@
 //! memberships in the organizations the caller sees. A page of an
 //! organization's members is `members_page`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use super::accounts::AccountView;
 use super::seats::{self, SeatView};
 use crate::auth::Principal;
-use crate::domain::authz::standing;
+use crate::domain::batch::{self, ParentList};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Caller;
 use crate::entity::{membership, seat};
@@ -85,16 +86,22 @@ pub async fn of(c: &Caller, org: Uuid, account: Uuid) -> AppResult<Option<Member
 
 /// `node(id:)`: for whoever sees its organization.
 pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<MemberRow>> {
-    let Some(m) = membership::Entity::find_by_id(id)
-        .one(&c.services.db.conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(standing(c, m.organization_id)
-        .await?
-        .visible()
-        .then(|| MemberRow::bare(m)))
+    Ok(node_many(c, vec![id]).await?.remove(&id))
+}
+
+/// `nodes(ids:)`: the ones the caller may see, in one statement.
+pub async fn node_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid, MemberRow>> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::Id.is_in(ids))
+        .all(&c.services.db.conn)
+        .await?;
+    let seen =
+        batch::keep_visible(c, rows, |m| m.id, |m| Some(m.organization_id), |_, _| true).await?;
+    c.loaders.register(seen.values().map(|m| m.account_id));
+    Ok(seen
+        .into_iter()
+        .map(|(id, m)| (id, MemberRow::bare(m)))
+        .collect())
 }
 
 /// `Account.memberships`: in the organizations the caller sees (all for
@@ -105,32 +112,67 @@ pub async fn of_account(
     account: Uuid,
     req: &PageRequest,
 ) -> AppResult<Page<MemberRow>> {
-    let mut sel = membership::Entity::find().filter(membership::Column::AccountId.eq(account));
-    match &c.principal {
-        Principal::Person { scope: Some(s), .. } => {
-            sel = sel.filter(membership::Column::OrganizationId.eq(s.organization_id));
-        }
-        Principal::Person {
-            site_admin: true, ..
-        } => {}
-        Principal::Person { account_id, .. } if *account_id == account => {}
-        Principal::Person { account_id, .. } => {
-            sel = sel.filter(
-                membership::Column::OrganizationId
-                    .in_subquery(super::organizations_of(*account_id)),
+    let in_group = batch::page_in_group(
+        c,
+        account,
+        req,
+        ("memberships", req.clone()),
+        |accounts| async move {
+            let sel = visible_memberships(c, None);
+            let list = ParentList::of(sel, membership::Column::AccountId, membership::Column::Id);
+            let pages =
+                batch::pages(&c.services.db.conn, list, &accounts, req, batch::model).await?;
+            c.loaders.register(
+                pages
+                    .values()
+                    .flat_map(|p: &Page<membership::Model>| &p.rows)
+                    .map(|m| m.organization_id),
             );
-        }
-        Principal::Service {
-            organization_id, ..
-        } => {
-            sel = sel.filter(membership::Column::OrganizationId.eq(*organization_id));
-        }
-        Principal::Anonymous => {
-            sel = sel.filter(membership::Column::Id.is_null());
-        }
+            Ok(pages
+                .into_iter()
+                .map(|(a, p)| (a, p.map(MemberRow::bare)))
+                .collect())
+        },
+    )
+    .await?;
+    if let Some(page) = in_group {
+        return Ok(page);
     }
+    let sel =
+        visible_memberships(c, Some(account)).filter(membership::Column::AccountId.eq(account));
     let page = req
         .read(&c.services.db.conn, sel, membership::Column::Id)
         .await?;
+    c.loaders
+        .register(page.rows.iter().map(|m| m.organization_id));
     Ok(page.map(MemberRow::bare))
+}
+
+/// The memberships the caller sees of `account` (None: of any account,
+/// whose rows say whose they are).
+fn visible_memberships(c: &Caller, account: Option<Uuid>) -> Select<membership::Entity> {
+    let sel = membership::Entity::find();
+    match &c.principal {
+        Principal::Person { scope: Some(s), .. } => {
+            sel.filter(membership::Column::OrganizationId.eq(s.organization_id))
+        }
+        Principal::Person {
+            site_admin: true, ..
+        } => sel,
+        Principal::Person { account_id, .. } if account == Some(*account_id) => sel,
+        // Another person's: in the organizations both belong to (all of
+        // the caller's own, in a read of many).
+        Principal::Person { account_id, .. } => sel.filter(
+            Condition::any()
+                .add(membership::Column::AccountId.eq(*account_id))
+                .add(
+                    membership::Column::OrganizationId
+                        .in_subquery(super::organizations_of(*account_id)),
+                ),
+        ),
+        Principal::Service {
+            organization_id, ..
+        } => sel.filter(membership::Column::OrganizationId.eq(*organization_id)),
+        Principal::Anonymous => sel.filter(membership::Column::Id.is_null()),
+    }
 }

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoColumnRef, LikeExpr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, JoinType,
     QueryFilter, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::accounts::AccountView;
 use super::members::MemberRow;
 use super::seats::SeatView;
+use crate::domain::batch::{self, ParentList};
 use crate::domain::page::{Page, PageRequest, TotalCount};
 use crate::domain::{AccountKind, Caller, Role};
 use crate::entity::positional::{membership_in_org_at, MEMBERSHIP_IN_ORG_COLUMNS};
@@ -35,7 +36,7 @@ use crate::entity::{account, membership, seat};
 use crate::error::{AppError, AppResult};
 
 /// Which members a page lists.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MembersFilter {
     pub role: Option<Role>,
     pub has_seat: Option<bool>,
@@ -44,7 +45,7 @@ pub struct MembersFilter {
 }
 
 /// What a page reads of each member's seat and account.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MemberColumns {
     pub seat: SeatColumns,
     /// None: the account is not shown (its id comes with the membership).
@@ -52,7 +53,7 @@ pub struct MemberColumns {
 }
 
 /// How much of a member's seat a page reads.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SeatColumns {
     /// Nothing: no join (`MemberRow::seat` is None).
     #[default]
@@ -110,7 +111,7 @@ impl AccountColumn {
 }
 
 /// A set of account columns (what to read; a row holds `Option`s).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AccountColumns([bool; AccountColumn::ALL.len()]);
 
 impl AccountColumns {
@@ -151,17 +152,25 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-/// The organization's memberships that `filter` lets through.
-fn members_of(org: Uuid, filter: &MembersFilter) -> AppResult<Select<membership::Entity>> {
-    let mut sel = membership::Entity::find().filter(membership::Column::OrganizationId.eq(org));
+/// The organization's memberships that `filter` lets through (None: of
+/// any organization, for a read of many).
+fn members_of(org: Option<Uuid>, filter: &MembersFilter) -> AppResult<Select<membership::Entity>> {
+    let mut sel = membership::Entity::find();
+    if let Some(org) = org {
+        sel = sel.filter(membership::Column::OrganizationId.eq(org));
+    }
     if let Some(r) = filter.role {
         sel = sel.filter(membership::Column::Role.eq(r));
     }
     if let Some(h) = filter.has_seat {
+        let seat_org = Expr::col((seat::Entity, seat::Column::OrganizationId));
         let seated = Query::select()
             .column(seat::Column::AccountId)
             .from(seat::Entity)
-            .and_where(seat::Column::OrganizationId.eq(org))
+            .and_where(match org {
+                Some(org) => seat_org.eq(org),
+                None => seat_org.equals((membership::Entity, membership::Column::OrganizationId)),
+            })
             .to_owned();
         sel = sel.filter(if h {
             membership::Column::AccountId.in_subquery(seated)
@@ -287,7 +296,35 @@ pub async fn page(
     req: &PageRequest,
     cols: MemberColumns,
 ) -> AppResult<Page<MemberRow>> {
-    read(&c.services.db.conn, org, filter, req, cols).await
+    let key = ("members", filter.clone(), req.clone(), cols);
+    let in_group = batch::page_in_group(c, org, req, key, |orgs| async move {
+        let sel = members_of(None, filter)?;
+        let list = ParentList {
+            rows: with_columns(sel.clone(), cols).into_query(),
+            count: sel.into_query(),
+            parent: (membership::Entity, membership::Column::OrganizationId).into_column_ref(),
+            id: (membership::Entity, membership::Column::Id).into_column_ref(),
+        };
+        let pages = batch::pages(&c.services.db.conn, list, &orgs, req, |r| {
+            decode(r, r.try_get("", batch::PARENT)?, cols)
+        })
+        .await?;
+        register_accounts(c, pages.values().flat_map(|p| &p.rows));
+        Ok(pages)
+    })
+    .await?;
+    if let Some(page) = in_group {
+        return Ok(page);
+    }
+    let page = read(&c.services.db.conn, org, filter, req, cols).await?;
+    register_accounts(c, &page.rows);
+    Ok(page)
+}
+
+/// The members' accounts: their fields are read for the whole page.
+fn register_accounts<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a MemberRow>) {
+    c.loaders
+        .register(rows.into_iter().map(|r| r.membership.account_id));
 }
 
 async fn read(
@@ -297,7 +334,7 @@ async fn read(
     req: &PageRequest,
     cols: MemberColumns,
 ) -> AppResult<Page<MemberRow>> {
-    let sel = members_of(org, filter)?;
+    let sel = members_of(Some(org), filter)?;
     let total = TotalCount::of(conn.clone(), sel.clone());
     let query = with_columns(req.apply(sel, membership::Column::Id), cols);
     let stmt = crate::db::inline_limit(query.build(conn.get_database_backend()));

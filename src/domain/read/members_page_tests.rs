@@ -31,7 +31,7 @@ fn the_statement_lists_what_decode_reads() {
     let org = Uuid::now_v7();
     let sql = |cols: MemberColumns| {
         let sel = req.apply(
-            members_of(org, &MembersFilter::default()).unwrap(),
+            members_of(Some(org), &MembersFilter::default()).unwrap(),
             membership::Column::Id,
         );
         with_columns(sel, cols).build(DatabaseBackend::Sqlite).sql

@@ -1,6 +1,8 @@
 //! Organizations: by handle or id (with the caller's role, in one
 //! statement), the caller's list, and through the request's loader.
 
+use std::collections::HashMap;
+
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SubQueryStatement};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 use uuid::Uuid;
@@ -19,9 +21,13 @@ struct OrgWithRole {
     viewer_role: Option<Role>,
 }
 
-/// The organization and the caller's role in it, in one statement; None
-/// when the caller may not see it.
-async fn visible_by(c: &Caller, filter: Condition) -> AppResult<Option<organization::Model>> {
+/// The organizations and the caller's role in each, in one statement;
+/// only those the caller may see.
+async fn visible_by(
+    c: &Caller,
+    filter: Condition,
+    one: bool,
+) -> AppResult<Vec<organization::Model>> {
     let mut sel = organization::Entity::find().filter(filter);
     let viewer = c.principal.account_id().unwrap_or(Uuid::nil());
     let sub = Query::select()
@@ -37,22 +43,52 @@ async fn visible_by(c: &Caller, filter: Condition) -> AppResult<Option<organizat
         Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub))),
         "viewer_role",
     );
-    let Some(row) = crate::db::first::<OrgWithRole>(&c.services.db.conn, &sel.limit(1)).await?
-    else {
-        return Ok(None);
+    let rows: Vec<OrgWithRole> = if one {
+        crate::db::first::<OrgWithRole>(&c.services.db.conn, &sel.limit(1))
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        sel.into_model::<OrgWithRole>()
+            .all(&c.services.db.conn)
+            .await?
     };
-    c.loaders.set_viewer_role(row.org.id, row.viewer_role);
-    let st = standing(c, row.org.id).await?;
-    if !st.visible() {
-        return Ok(None);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        c.loaders.set_viewer_role(row.org.id, row.viewer_role);
+        let st = standing(c, row.org.id).await?;
+        if !st.visible() {
+            continue;
+        }
+        c.loaders.prime_organization(row.org.clone()).await;
+        out.push(row.org);
     }
-    c.loaders.prime_organization(row.org.clone()).await;
-    Ok(Some(row.org))
+    c.loaders.register(out.iter().map(|o| o.id));
+    Ok(out)
 }
 
 /// `node(id:)`.
 pub async fn by_id(c: &Caller, id: Uuid) -> AppResult<Option<organization::Model>> {
-    visible_by(c, Condition::all().add(organization::Column::Id.eq(id))).await
+    Ok(visible_by(
+        c,
+        Condition::all().add(organization::Column::Id.eq(id)),
+        true,
+    )
+    .await?
+    .pop())
+}
+
+/// `nodes(ids:)`: the ones the caller may see, in one statement.
+pub async fn by_ids(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid, organization::Model>> {
+    Ok(visible_by(
+        c,
+        Condition::all().add(organization::Column::Id.is_in(ids)),
+        false,
+    )
+    .await?
+    .into_iter()
+    .map(|o| (o.id, o))
+    .collect())
 }
 
 /// `organization(handle:)`: signed-in callers only.
@@ -60,11 +96,13 @@ pub async fn by_handle(c: &Caller, handle: String) -> AppResult<Option<organizat
     if c.principal.is_anonymous() || handle.len() > 39 {
         return Ok(None);
     }
-    visible_by(
+    Ok(visible_by(
         c,
         Condition::all().add(organization::Column::Handle.eq(handle)),
+        true,
     )
-    .await
+    .await?
+    .pop())
 }
 
 /// Organizations the caller belongs to; with `all` (site admins only)
@@ -111,6 +149,7 @@ pub async fn list(
     for r in &page.rows {
         c.loaders.prime_organization(r.clone()).await;
     }
+    c.loaders.register(page.rows.iter().map(|o| o.id));
     Ok(page)
 }
 

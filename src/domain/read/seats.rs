@@ -2,10 +2,12 @@
 //! who assigned it.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{IntoColumnRef, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::accounts::{self, AccountView};
+use crate::domain::batch::{self, Counts, ParentList};
 use crate::domain::organizations::seats_used;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Caller;
@@ -77,11 +79,50 @@ pub async fn of_member(c: &Caller, org: Uuid, account: Uuid) -> AppResult<Option
 
 /// Seats assigned in the organization (`SeatPool.assignments`).
 pub async fn assignments(c: &Caller, org: Uuid, req: &PageRequest) -> AppResult<Page<seat::Model>> {
+    let in_group = batch::page_in_group(c, org, req, ("seats", req.clone()), |orgs| async move {
+        let list = ParentList::of(
+            seat::Entity::find(),
+            seat::Column::OrganizationId,
+            seat::Column::Id,
+        );
+        let pages = batch::pages(&c.services.db.conn, list, &orgs, req, batch::model).await?;
+        register_holders(c, pages.values().flat_map(|p| &p.rows));
+        Ok(pages)
+    })
+    .await?;
+    if let Some(page) = in_group {
+        return Ok(page);
+    }
     let sel = seat::Entity::find().filter(seat::Column::OrganizationId.eq(org));
-    req.read(&c.services.db.conn, sel, seat::Column::Id).await
+    let page = req.read(&c.services.db.conn, sel, seat::Column::Id).await?;
+    register_holders(c, &page.rows);
+    Ok(page)
 }
 
-/// How many seats are assigned now.
+/// The holders of a page of seats: their fields are read for all of them.
+fn register_holders<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a seat::Model>) {
+    c.loaders.register(
+        rows.into_iter()
+            .flat_map(|s| [Some(s.account_id), s.assigned_by_account_id])
+            .flatten(),
+    );
+}
+
+/// How many seats are assigned now (for all organizations of a list at
+/// once when the organization was read in one).
 pub async fn used(c: &Caller, org: Uuid) -> AppResult<i64> {
+    if let Some(group) = c.loaders.group_of(org).filter(|g| g.ids().len() > 1) {
+        let counts = group
+            .once("seats used", |orgs| async move {
+                Ok(Counts::new(
+                    c.services.db.conn.clone(),
+                    Query::select().from(seat::Entity).to_owned(),
+                    (seat::Entity, seat::Column::OrganizationId).into_column_ref(),
+                    &orgs,
+                ))
+            })
+            .await?;
+        return counts.of(org).await;
+    }
     seats_used(&c.services.db.conn, org).await
 }

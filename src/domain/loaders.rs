@@ -95,6 +95,7 @@ where
 pub struct Loaders(Arc<Inner>);
 
 struct Inner {
+    conn: DatabaseConnection,
     accounts: DataLoader<ById<account::Entity>, HashMapCache>,
     organizations: DataLoader<ById<organization::Entity>, HashMapCache>,
     memberships: DataLoader<ByOrgAccount<membership::Entity>, HashMapCache>,
@@ -115,6 +116,7 @@ fn db_err(e: Arc<sea_orm::DbErr>) -> AppError {
 impl Loaders {
     pub fn new(conn: DatabaseConnection) -> Self {
         Loaders(Arc::new(Inner {
+            conn: conn.clone(),
             accounts: new_loader::<_, Uuid>(ById {
                 conn: conn.clone(),
                 _e: Default::default(),
@@ -137,11 +139,46 @@ impl Loaders {
         }))
     }
 
+    // Rows of ids a list read registered are read for the whole list in
+    // one statement (`batch::Group`), not through the batching window: a
+    // window closes by the clock, so a busy server may split it, and the
+    // statement count of a query would depend on load.
+
     pub async fn account(&self, id: Uuid) -> AppResult<Option<account::Model>> {
+        if let Some(g) = self.group_of(id) {
+            let rows = g
+                .once("account rows", |ids| async move {
+                    let rows = account::Entity::find()
+                        .filter(account::Column::Id.is_in(ids))
+                        .all(&self.0.conn)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| (r.id, r))
+                        .collect::<HashMap<_, _>>())
+                })
+                .await?;
+            return Ok(rows.get(&id).cloned());
+        }
         self.0.accounts.load_one(id).await.map_err(db_err)
     }
 
     pub async fn organization(&self, id: Uuid) -> AppResult<Option<organization::Model>> {
+        if let Some(g) = self.group_of(id).filter(|g| g.ids().len() > 1) {
+            let rows = g
+                .once("organization rows", |ids| async move {
+                    let rows = organization::Entity::find()
+                        .filter(organization::Column::Id.is_in(ids))
+                        .all(&self.0.conn)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| (r.id, r))
+                        .collect::<HashMap<_, _>>())
+                })
+                .await?;
+            return Ok(rows.get(&id).cloned());
+        }
         self.0.organizations.load_one(id).await.map_err(db_err)
     }
 
@@ -150,6 +187,21 @@ impl Loaders {
         org: Uuid,
         account: Uuid,
     ) -> AppResult<Option<membership::Model>> {
+        if let Some(g) = self.group_of(account) {
+            let rows = g
+                .once("memberships of accounts", |ids| async move {
+                    let rows = membership::Entity::find()
+                        .filter(membership::Column::AccountId.is_in(ids))
+                        .all(&self.0.conn)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| ((r.organization_id, r.account_id), r))
+                        .collect::<HashMap<_, _>>())
+                })
+                .await?;
+            return Ok(rows.get(&(org, account)).cloned());
+        }
         self.0
             .memberships
             .load_one((org, account))
@@ -158,6 +210,21 @@ impl Loaders {
     }
 
     pub async fn seat(&self, org: Uuid, account: Uuid) -> AppResult<Option<seat::Model>> {
+        if let Some(g) = self.group_of(account) {
+            let rows = g
+                .once("seats of accounts", |ids| async move {
+                    let rows = seat::Entity::find()
+                        .filter(seat::Column::AccountId.is_in(ids))
+                        .all(&self.0.conn)
+                        .await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| ((r.organization_id, r.account_id), r))
+                        .collect::<HashMap<_, _>>())
+                })
+                .await?;
+            return Ok(rows.get(&(org, account)).cloned());
+        }
         self.0.seats.load_one((org, account)).await.map_err(db_err)
     }
 

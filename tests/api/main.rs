@@ -28,6 +28,7 @@ mod members;
 mod messages;
 mod metrics_labels;
 mod multi_instance;
+mod nested_reads;
 mod nested_smoke;
 mod onboarding;
 mod organizations;

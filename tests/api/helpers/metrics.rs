@@ -20,6 +20,13 @@ impl TestApp {
         }
     }
 
+    /// The statement counter as it stands, without waiting for it to be
+    /// still: for tests that take many counts around reads that queue no
+    /// work (the caller re-measures when a count looks disturbed).
+    pub async fn sql_count_now(&self) -> u64 {
+        self.read_sql_count().await
+    }
+
     async fn read_sql_count(&self) -> u64 {
         self.metric("orgraph_db_queries_total")
             .await

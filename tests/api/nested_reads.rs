@@ -451,9 +451,11 @@ fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { 
 
 struct Field {
     name: String,
-    /// (kind, name) of the named type under NON_NULL and LIST.
+    /// The kind and name of the named type under NON_NULL and LIST.
     kind: String,
     ty: String,
+    /// A list (of whatever kind).
+    list: bool,
     /// An argument the field cannot be asked without.
     required_args: bool,
 }
@@ -469,14 +471,19 @@ struct Schema {
     types: HashMap<String, Type>,
 }
 
-fn named(t: &Value) -> (String, String) {
+/// The kind and name of the named type under NON_NULL and LIST, and
+/// whether there is a LIST.
+fn named(t: &Value) -> (String, String, bool) {
     let mut t = t;
+    let mut list = false;
     while t["ofType"].is_object() {
+        list |= t["kind"] == "LIST";
         t = &t["ofType"];
     }
     (
         t["kind"].as_str().unwrap_or_default().to_string(),
         t["name"].as_str().unwrap_or_default().to_string(),
+        list,
     )
 }
 
@@ -497,11 +504,12 @@ impl Schema {
                 .into_iter()
                 .flatten()
                 .map(|f| {
-                    let (kind, ty) = named(&f["type"]);
+                    let (kind, ty, list) = named(&f["type"]);
                     Field {
                         name: f["name"].as_str().unwrap().to_string(),
                         kind,
                         ty,
+                        list,
                         required_args: f["args"].as_array().into_iter().flatten().any(|a| {
                             a["type"]["kind"] == "NON_NULL" && a["defaultValue"].is_null()
                         }),
@@ -646,6 +654,10 @@ const STORED_INTS: &[(&str, &str)] = &[("Invitation", "sendCount"), ("Plan", "se
 /// summed per organization).
 const AGGREGATES: &[(&str, &str)] = &[("Organization", "viewerRole"), ("Organization", "usage")];
 
+/// Lists of objects that are part of an aggregate's answer, read with it
+/// (any other list of objects below the root counts as a read of its own).
+const PARTS: &[(&str, &str)] = &[("UsageSeries", "buckets")];
+
 /// What a connection type holds besides its edges and nodes.
 const CONNECTION_FIELDS: &[&str] = &["edges", "nodes", "pageInfo", "totalCount"];
 
@@ -690,8 +702,10 @@ fn nested_fields(s: &Schema) -> (Vec<Nested>, Vec<String>) {
         for f in &t.fields {
             let key = (owner.as_str(), f.name.as_str());
             let connection = s.is_connection(&f.ty);
-            let aggregate =
-                (f.ty == "Int" && !STORED_INTS.contains(&key)) || AGGREGATES.contains(&key);
+            let objects = f.list && matches!(f.kind.as_str(), "OBJECT" | "INTERFACE" | "UNION");
+            let aggregate = (f.ty == "Int" && !STORED_INTS.contains(&key))
+                || (objects && !PARTS.contains(&key))
+                || AGGREGATES.contains(&key);
             if !connection && !aggregate {
                 continue;
             }

@@ -18,6 +18,7 @@ pub enum Scenario {
     MembersPage,
     OrgOverview,
     ViewerOrgs,
+    Nested,
     Introspect,
     SeatChurn,
     Mixed,
@@ -25,11 +26,12 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Baseline,
         Scenario::MembersPage,
         Scenario::OrgOverview,
         Scenario::ViewerOrgs,
+        Scenario::Nested,
         Scenario::Introspect,
         Scenario::SeatChurn,
         Scenario::Mixed,
@@ -40,6 +42,7 @@ impl Scenario {
             Scenario::MembersPage => "members-page",
             Scenario::OrgOverview => "org-overview",
             Scenario::ViewerOrgs => "viewer-orgs",
+            Scenario::Nested => "nested",
             Scenario::Introspect => "introspect",
             Scenario::SeatChurn => "seat-churn",
             Scenario::Mixed => "mixed",
@@ -47,10 +50,12 @@ impl Scenario {
         }
     }
 
-    /// Issue 8's statement-count target, where it sets one.
+    /// Issue 8's statement-count target, where it sets one (`nested`:
+    /// issue 16's, one statement per level whatever the pages hold).
     pub fn sql_target(self) -> Option<f64> {
         match self {
             Scenario::MembersPage | Scenario::OrgOverview => Some(4.0),
+            Scenario::Nested => Some(5.0),
             Scenario::Introspect => Some(2.0),
             _ => None,
         }
@@ -62,6 +67,7 @@ impl Scenario {
             Scenario::MembersPage
                 | Scenario::OrgOverview
                 | Scenario::ViewerOrgs
+                | Scenario::Nested
                 | Scenario::Baseline
         )
     }
@@ -70,6 +76,9 @@ impl Scenario {
 pub const MEMBERS_PAGE: &str = "query MembersPage($handle: String!) { organization(handle: $handle) { members(first: 100) { nodes { role joinedAt seat { assignedAt } account { id email firstName lastName } } } } }";
 pub const ORG_OVERVIEW: &str = "query OrgOverview($handle: String!) { organization(handle: $handle) { id handle name description plan { name seatLimit startsOn endsOn } settings { storageEnabled notebooksEnabled } seats { limit used available } resourceUsage { members admins billingManagers seatsUsed seatLimit pendingInvitations serviceAccounts activeAccessTokens } } }";
 pub const VIEWER_ORGS: &str = "query ViewerOrgs { viewer { memberships(first: 20) { nodes { role organization { handle name } } } } }";
+/// Issue 16: a page of members under each of the viewer's organizations
+/// (an admin belongs to their own and `EXTRA_MEMBERSHIPS` others).
+pub const NESTED: &str = "query Nested { viewer { memberships(first: 20) { nodes { organization { handle members(first: 20) { totalCount nodes { role seat { assignedAt } account { email } } } } } } } }";
 const ASSIGN: &str = "mutation Assign($org: ID!, $acc: ID!) { assignSeats(input: {organization: $org, accounts: [$acc]}) { results { account seat { assignedAt } error { code message } } seats { used } } }";
 const REVOKE: &str = "mutation Revoke($org: ID!, $acc: ID!) { revokeSeats(input: {organization: $org, accounts: [$acc]}) { results { account error { code message } } seats { used } } }";
 
@@ -157,7 +166,44 @@ async fn judge_graphql(res: reqwest::Result<reqwest::Response>, items: Option<&s
             return Outcome::Error("members page without 100 members with ids".into());
         }
     }
+    if let Some(ms) = body.pointer("/data/viewer/memberships/nodes") {
+        if let Some(why) = short_nested_page(ms) {
+            return Outcome::Error(why);
+        }
+    }
     null_is_error(&body)
+}
+
+/// `nested`: the admin's several organizations, each with a full page of
+/// 20 members (every seeded organization has 100 or more) that all show
+/// their email; None when it is so.
+fn short_nested_page(memberships: &Value) -> Option<String> {
+    let ms = memberships.as_array()?;
+    let pages: Vec<&Value> = ms
+        .iter()
+        .filter_map(|m| m.pointer("/organization/members"))
+        .collect();
+    if pages.is_empty() {
+        // viewer-orgs: no members asked.
+        return None;
+    }
+    if pages.len() < 2 || pages.len() != ms.len() {
+        return Some(format!(
+            "nested: {} of {} memberships show their organization's members (want all, and 2 or more)",
+            pages.len(),
+            ms.len()
+        ));
+    }
+    for p in pages {
+        let nodes = p["nodes"].as_array().map_or(&[][..], Vec::as_slice);
+        let full = nodes.len() == 20
+            && p["totalCount"].as_i64().is_some_and(|n| n >= 100)
+            && nodes.iter().all(|m| m["account"]["email"].is_string());
+        if !full {
+            return Some("nested: a members page without 20 members with emails".into());
+        }
+    }
+    None
 }
 
 fn null_is_error(body: &Value) -> Outcome {
@@ -198,9 +244,14 @@ impl Ctx {
                 self.graphql(jwt, q, json!({ "handle": handle }), None)
                     .await
             }
-            Scenario::ViewerOrgs => {
+            Scenario::ViewerOrgs | Scenario::Nested => {
                 let (_, jwt) = self.random_admin(&mut w.rng);
-                self.graphql(jwt, VIEWER_ORGS, json!({}), None).await
+                let q = if sc == Scenario::Nested {
+                    NESTED
+                } else {
+                    VIEWER_ORGS
+                };
+                self.graphql(jwt, q, json!({}), None).await
             }
             Scenario::Introspect => self.introspect(&mut w.rng).await,
             Scenario::SeatChurn => self.churn(w).await,

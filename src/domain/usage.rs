@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::sea_query::{IntoColumnRef, IntoIden, SubQueryStatement};
 use sea_orm::{FromQueryResult, StatementBuilder};
@@ -204,15 +204,19 @@ pub struct UsageQuery {
 }
 
 /// `Organization.usage`: the org row is already loaded by the resolver.
+/// Organizations of a list are read together: one statement for all.
 pub async fn usage(c: &Caller, org: &organization::Model, q: UsageQuery) -> AppResult<Vec<Series>> {
     let st = standing(c, org.id).await?;
     st.require(st.billing())?;
-    let (p_start, p_end) = series::plan_period(org.plan_starts_on, c.now().date_naive());
-    let start = q.start.unwrap_or_else(|| series::midnight(p_start));
-    let end = q.end.unwrap_or_else(|| series::midnight(p_end));
-    let range = series::day_range(start, end, q.interval)?;
+    let range_of = |o: &organization::Model| -> AppResult<(NaiveDate, NaiveDate)> {
+        let (p_start, p_end) = series::plan_period(o.plan_starts_on, c.now().date_naive());
+        let start = q.start.unwrap_or_else(|| series::midnight(p_start));
+        let end = q.end.unwrap_or_else(|| series::midnight(p_end));
+        series::day_range(start, end, q.interval)
+    };
+    let range = range_of(org)?;
     let mut metrics: Vec<UsageMetric> = Vec::new();
-    for m in q.metrics.unwrap_or_else(|| ALL_METRICS.to_vec()) {
+    for m in q.metrics.clone().unwrap_or_else(|| ALL_METRICS.to_vec()) {
         if !metrics.contains(&m) {
             metrics.push(m);
         }
@@ -220,14 +224,43 @@ pub async fn usage(c: &Caller, org: &organization::Model, q: UsageQuery) -> AppR
     if metrics.is_empty() {
         return Ok(vec![]);
     }
-    let days = series::daily_values(
-        &c.services.db.conn,
-        &c.services.usage,
-        org.id,
-        &metrics,
-        range,
-    )
-    .await?;
+    let days = match c.loaders.group_of(org.id).filter(|g| g.ids().len() > 1) {
+        Some(group) => {
+            let key = ("usage", metrics.clone(), q.interval, q.start, q.end);
+            let all = group
+                .once(key, |ids| async {
+                    let mut wanted = Vec::new();
+                    for id in super::batch::permitted(c, ids, |st| st.billing()).await? {
+                        if let Some(o) = c.loaders.organization(id).await? {
+                            // An organization whose range is refused answers
+                            // its own error when it asks alone (below).
+                            if let Ok(r) = range_of(&o) {
+                                wanted.push((id, r));
+                            }
+                        }
+                    }
+                    series::daily_values_many(
+                        &c.services.db.conn,
+                        &c.services.usage,
+                        &wanted,
+                        &metrics,
+                    )
+                    .await
+                })
+                .await?;
+            all.get(&org.id).cloned().unwrap_or_default()
+        }
+        None => {
+            series::daily_values(
+                &c.services.db.conn,
+                &c.services.usage,
+                org.id,
+                &metrics,
+                range,
+            )
+            .await?
+        }
+    };
     let bounds = series::bucket_bounds(range.0, range.1, q.interval);
     Ok(series::fill(&metrics, &bounds, &days))
 }

@@ -1006,14 +1006,17 @@ async fn counted(app: &TestApp, token: &str, q: &str, vars: &Value) -> (Value, u
     (r.body, after - before)
 }
 
-/// `q` with `vars[0]` (10 parents) and `vars[1]` (100). When the counts
-/// differ by a statement or two both are taken again and the smaller of
-/// each kept, so that a statement of something else (the mail worker's
-/// idle pass) cannot make a difference.
+/// `q` with `vars[0]` (10 parents) and `vars[1]` (100). While the counts
+/// differ by a statement or two (at most three more times) both are taken
+/// again and the smaller of each kept, so that a statement of something
+/// else (the mail worker's idle pass) cannot make a difference.
 async fn at_10_and_100(app: &TestApp, token: &str, q: &str, vars: [Value; 2]) -> Measured {
     let (b10, mut c10) = counted(app, token, q, &vars[0]).await;
     let (b100, mut c100) = counted(app, token, q, &vars[1]).await;
-    if c10 != c100 && c10.abs_diff(c100) <= 2 {
+    for _ in 0..3 {
+        if c10 == c100 || c10.abs_diff(c100) > 2 {
+            break;
+        }
         c10 = c10.min(counted(app, token, q, &vars[0]).await.1);
         c100 = c100.min(counted(app, token, q, &vars[1]).await.1);
     }

@@ -213,7 +213,9 @@ pub async fn daily_values_many(
     }
     drop(_gate);
     for (org, day, metric, v) in entries {
-        let Some((f, t)) = ranges.get(&org) else { continue };
+        let Some((f, t)) = ranges.get(&org) else {
+            continue;
+        };
         if !metrics.contains(&metric) || day < *f || day >= *t {
             continue;
         }

@@ -89,51 +89,35 @@ fn from_parts(principal: &Principal, org_id: Uuid, role: Option<Role>) -> Standi
     }
 }
 
-/// The caller's role in every organization of a list level, in one
-/// statement (`batch`): each one's `standing` is then known.
-async fn roles_among(c: &Caller, me: Uuid, orgs: Vec<Uuid>) -> AppResult<()> {
-    let unknown: Vec<Uuid> = orgs
-        .into_iter()
-        .filter(|o| c.loaders.viewer_role(*o).is_none())
-        .collect();
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    let mut roles: std::collections::HashMap<Uuid, Role> = membership::Entity::find()
+/// The caller's role in every organization it belongs to, in one
+/// statement, once per request: each organization's `standing` is then
+/// known, however many organizations a query reaches.
+async fn all_roles(c: &Caller, me: Uuid) -> AppResult<()> {
+    let rows = membership::Entity::find()
         .filter(membership::Column::AccountId.eq(me))
-        .filter(membership::Column::OrganizationId.is_in(unknown.iter().copied()))
         .all(&c.services.db.conn)
-        .await?
-        .into_iter()
-        .map(|m| (m.organization_id, m.role))
-        .collect();
-    for o in unknown {
-        c.loaders.set_viewer_role(o, roles.remove(&o));
+        .await?;
+    for m in rows {
+        if c.loaders.viewer_role(m.organization_id).is_none() {
+            c.loaders.set_viewer_role(m.organization_id, Some(m.role));
+        }
     }
     Ok(())
 }
 
-/// Standing for reads, through the per-request membership loader (or,
-/// for an organization read in a list, with the whole list's).
+/// Standing for reads: the caller's role comes from a read that already
+/// had it (an organization read with the caller's role), else from all of
+/// the caller's roles, read once per request.
 pub async fn standing(c: &Caller, org_id: Uuid) -> AppResult<Standing> {
     let role = match c.principal.account_id() {
         Some(acc) => match c.loaders.viewer_role(org_id) {
             Some(known) => known,
-            None if c
-                .loaders
-                .group_of(org_id)
-                .is_some_and(|g| g.ids().len() > 1) =>
-            {
-                let group = c.loaders.group_of(org_id).expect("checked");
-                group
-                    .once("viewer roles", |orgs| roles_among(c, acc, orgs))
+            None => {
+                c.loaders
+                    .request()
+                    .once("viewer roles", |_| all_roles(c, acc))
                     .await?;
                 c.loaders.viewer_role(org_id).flatten()
-            }
-            None => {
-                let r = c.loaders.membership(org_id, acc).await?.map(|m| m.role);
-                c.loaders.set_viewer_role(org_id, r);
-                r
             }
         },
         None => None,

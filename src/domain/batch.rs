@@ -154,7 +154,8 @@ pub async fn keep_visible<M>(
     org_of: impl Fn(&M) -> Option<Uuid>,
     allowed: impl Fn(Standing, &M) -> bool,
 ) -> AppResult<HashMap<Uuid, M>> {
-    c.loaders.register(rows.iter().filter_map(&org_of));
+    c.loaders
+        .register_organizations(rows.iter().filter_map(&org_of));
     let mut out = HashMap::with_capacity(rows.len());
     for m in rows {
         let Some(org) = org_of(&m) else { continue };

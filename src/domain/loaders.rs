@@ -4,7 +4,7 @@
 //! async-graphql's dataloader as a batching utility only: keys and values
 //! are ids and rows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -91,6 +91,102 @@ where
         .delay(std::time::Duration::from_millis(2))
 }
 
+/// Rows of the ids list reads registered: the first ask reads every
+/// registered id not read yet, in one statement; an id nobody registered
+/// goes through the dataloader.
+struct Registered<T> {
+    state: Mutex<RegisteredState<T>>,
+    /// One read at a time: a second ask waits and finds its id read.
+    reading: tokio::sync::Mutex<()>,
+}
+
+struct RegisteredState<T> {
+    /// Registered, not read yet.
+    pending: HashSet<Uuid>,
+    /// Registered: the row once read (None: not read yet, or no such row).
+    known: HashMap<Uuid, Option<T>>,
+}
+
+impl<T> Default for Registered<T> {
+    fn default() -> Self {
+        Registered {
+            state: Mutex::new(RegisteredState {
+                pending: HashSet::new(),
+                known: HashMap::new(),
+            }),
+            reading: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<T: Clone> Registered<T> {
+    fn register(&self, ids: &[Uuid]) {
+        let mut st = self.state.lock();
+        for id in ids {
+            if !st.known.contains_key(id) {
+                st.known.insert(*id, None);
+                st.pending.insert(*id);
+            }
+        }
+    }
+
+    /// A row read by someone else: known, not pending.
+    fn put(&self, id: Uuid, row: T) {
+        let mut st = self.state.lock();
+        st.pending.remove(&id);
+        st.known.insert(id, Some(row));
+    }
+
+    fn has(&self, id: Uuid) -> bool {
+        self.state.lock().known.contains_key(&id)
+    }
+
+    /// The row of `id` (registered), reading every pending id first if
+    /// `id` is one of them.
+    async fn get<F, Fut>(&self, id: Uuid, read: F) -> AppResult<Option<T>>
+    where
+        F: FnOnce(Vec<Uuid>) -> Fut,
+        Fut: std::future::Future<Output = AppResult<HashMap<Uuid, T>>>,
+    {
+        let known = |st: &RegisteredState<T>| st.known.get(&id).cloned().flatten();
+        if let Some(row) = known(&self.state.lock()) {
+            return Ok(Some(row));
+        }
+        // Pending, being read by another ask, or no such row: after the
+        // read in progress (if any) it is one of the last two.
+        let _one = self.reading.lock().await;
+        let pending: Vec<Uuid> = {
+            let mut st = self.state.lock();
+            if !st.pending.contains(&id) {
+                return Ok(known(&st));
+            }
+            st.pending.drain().collect()
+        };
+        match read(pending.clone()).await {
+            Ok(rows) => {
+                let mut st = self.state.lock();
+                for (k, v) in rows {
+                    st.known.insert(k, Some(v));
+                }
+                Ok(known(&st))
+            }
+            Err(e) => {
+                // Not read: the next ask tries again.
+                self.state.lock().pending.extend(pending);
+                Err(e)
+            }
+        }
+    }
+}
+
+fn by_account<T>(rows: Vec<T>, account_of: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut out: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for r in rows {
+        out.entry(account_of(&r)).or_default().push(r);
+    }
+    out
+}
+
 #[derive(Clone)]
 pub struct Loaders(Arc<Inner>);
 
@@ -104,6 +200,11 @@ struct Inner {
     viewer_roles: Mutex<HashMap<Uuid, Option<Role>>>,
     /// The list level each parent was first read in (`batch::Group`).
     groups: Mutex<HashMap<Uuid, Arc<Group>>>,
+    account_rows: Registered<account::Model>,
+    organization_rows: Registered<organization::Model>,
+    /// Every membership and seat of a registered account.
+    account_memberships: Registered<Vec<membership::Model>>,
+    account_seats: Registered<Vec<seat::Model>>,
     /// Reads done once per request whatever the parent they are asked
     /// under (the caller's own inbox).
     request: Group,
@@ -135,49 +236,53 @@ impl Loaders {
             }),
             viewer_roles: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
+            account_rows: Registered::default(),
+            organization_rows: Registered::default(),
+            account_memberships: Registered::default(),
+            account_seats: Registered::default(),
             request: Group::new(Vec::new()),
         }))
     }
 
-    // Rows of ids a list read registered are read for the whole list in
-    // one statement (`batch::Group`), not through the batching window: a
-    // window closes by the clock, so a busy server may split it, and the
-    // statement count of a query would depend on load.
+    // Rows of ids a list read registered are read together: all the
+    // registered ids not read yet, in one statement (`Registered`), not
+    // through the batching window. A window closes by the clock, so a busy
+    // server may split it and a query's statement count would depend on
+    // load; ids registered by a list are all known before any of them is
+    // asked for.
 
     pub async fn account(&self, id: Uuid) -> AppResult<Option<account::Model>> {
-        if let Some(g) = self.group_of(id) {
-            let rows = g
-                .once("account rows", |ids| async move {
+        if self.0.account_rows.has(id) {
+            let conn = &self.0.conn;
+            return self
+                .0
+                .account_rows
+                .get(id, |ids| async move {
                     let rows = account::Entity::find()
                         .filter(account::Column::Id.is_in(ids))
-                        .all(&self.0.conn)
+                        .all(conn)
                         .await?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|r| (r.id, r))
-                        .collect::<HashMap<_, _>>())
+                    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
                 })
-                .await?;
-            return Ok(rows.get(&id).cloned());
+                .await;
         }
         self.0.accounts.load_one(id).await.map_err(db_err)
     }
 
     pub async fn organization(&self, id: Uuid) -> AppResult<Option<organization::Model>> {
-        if let Some(g) = self.group_of(id).filter(|g| g.ids().len() > 1) {
-            let rows = g
-                .once("organization rows", |ids| async move {
+        if self.0.organization_rows.has(id) {
+            let conn = &self.0.conn;
+            return self
+                .0
+                .organization_rows
+                .get(id, |ids| async move {
                     let rows = organization::Entity::find()
                         .filter(organization::Column::Id.is_in(ids))
-                        .all(&self.0.conn)
+                        .all(conn)
                         .await?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|r| (r.id, r))
-                        .collect::<HashMap<_, _>>())
+                    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
                 })
-                .await?;
-            return Ok(rows.get(&id).cloned());
+                .await;
         }
         self.0.organizations.load_one(id).await.map_err(db_err)
     }
@@ -187,20 +292,20 @@ impl Loaders {
         org: Uuid,
         account: Uuid,
     ) -> AppResult<Option<membership::Model>> {
-        if let Some(g) = self.group_of(account) {
-            let rows = g
-                .once("memberships of accounts", |ids| async move {
+        if self.0.account_memberships.has(account) {
+            let conn = &self.0.conn;
+            let all = self
+                .0
+                .account_memberships
+                .get(account, |ids| async move {
                     let rows = membership::Entity::find()
                         .filter(membership::Column::AccountId.is_in(ids))
-                        .all(&self.0.conn)
+                        .all(conn)
                         .await?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|r| ((r.organization_id, r.account_id), r))
-                        .collect::<HashMap<_, _>>())
+                    Ok(by_account(rows, |m| m.account_id))
                 })
                 .await?;
-            return Ok(rows.get(&(org, account)).cloned());
+            return Ok(all.and_then(|ms| ms.into_iter().find(|m| m.organization_id == org)));
         }
         self.0
             .memberships
@@ -210,20 +315,20 @@ impl Loaders {
     }
 
     pub async fn seat(&self, org: Uuid, account: Uuid) -> AppResult<Option<seat::Model>> {
-        if let Some(g) = self.group_of(account) {
-            let rows = g
-                .once("seats of accounts", |ids| async move {
+        if self.0.account_seats.has(account) {
+            let conn = &self.0.conn;
+            let all = self
+                .0
+                .account_seats
+                .get(account, |ids| async move {
                     let rows = seat::Entity::find()
                         .filter(seat::Column::AccountId.is_in(ids))
-                        .all(&self.0.conn)
+                        .all(conn)
                         .await?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|r| ((r.organization_id, r.account_id), r))
-                        .collect::<HashMap<_, _>>())
+                    Ok(by_account(rows, |s| s.account_id))
                 })
                 .await?;
-            return Ok(rows.get(&(org, account)).cloned());
+            return Ok(all.and_then(|ss| ss.into_iter().find(|s| s.organization_id == org)));
         }
         self.0.seats.load_one((org, account)).await.map_err(db_err)
     }
@@ -240,10 +345,40 @@ impl Loaders {
         self.0.viewer_roles.lock().insert(org, role);
     }
 
-    /// Parents a list read produced (organizations, accounts): their
-    /// fields are then read for all of them at once (`batch`). A parent
-    /// keeps the first list it came in; a later list groups the rest.
-    pub fn register(&self, ids: impl IntoIterator<Item = Uuid>) {
+    /// Accounts a list read produced or named: their fields are then read
+    /// for all of them at once (`batch`), and their rows with every other
+    /// registered account's not yet read (`Registered`).
+    pub fn register_accounts(&self, ids: impl IntoIterator<Item = Uuid>) {
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        self.0.account_rows.register(&ids);
+        self.0.account_memberships.register(&ids);
+        self.0.account_seats.register(&ids);
+        self.register(ids);
+    }
+
+    /// Organizations a list read produced with their rows.
+    pub fn register_organization_rows<'a>(
+        &self,
+        rows: impl IntoIterator<Item = &'a organization::Model>,
+    ) {
+        let mut ids = Vec::new();
+        for r in rows {
+            self.0.organization_rows.put(r.id, r.clone());
+            ids.push(r.id);
+        }
+        self.register(ids);
+    }
+
+    /// Organizations a list read produced (see `register_accounts`).
+    pub fn register_organizations(&self, ids: impl IntoIterator<Item = Uuid>) {
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        self.0.organization_rows.register(&ids);
+        self.register(ids);
+    }
+
+    /// The list level of each parent: it keeps the first list it came in;
+    /// a later list groups the rest.
+    fn register(&self, ids: Vec<Uuid>) {
         let mut groups = self.0.groups.lock();
         let mut fresh: Vec<Uuid> = ids
             .into_iter()

@@ -158,7 +158,7 @@ pub async fn visible_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid,
         .filter(account::Column::Id.is_in(seen))
         .all(&c.services.db.conn)
         .await?;
-    c.loaders.register(rows.iter().map(|a| a.id));
+    c.loaders.register_accounts(rows.iter().map(|a| a.id));
     Ok(rows
         .into_iter()
         .map(|a| (a.id, AccountView::of(a, true)))

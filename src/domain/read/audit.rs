@@ -209,7 +209,7 @@ pub async fn visible_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid,
         .all(&c.services.db.conn)
         .await?;
     c.loaders
-        .register(rows.iter().filter_map(|e| e.organization_id));
+        .register_organizations(rows.iter().filter_map(|e| e.organization_id));
     let of = |org: Option<Uuid>| async move {
         match org {
             Some(org) => standing(c, org).await,

@@ -65,7 +65,7 @@ pub async fn list(
 /// The accounts a page of invitations names (who invited).
 fn register_named<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a invitation::Model>) {
     c.loaders
-        .register(rows.into_iter().filter_map(|i| i.invited_by_account_id));
+        .register_accounts(rows.into_iter().filter_map(|i| i.invited_by_account_id));
 }
 
 /// `sel` narrowed to invitations in `status` at `now`.

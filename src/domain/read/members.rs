@@ -97,7 +97,8 @@ pub async fn node_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid, Me
         .await?;
     let seen =
         batch::keep_visible(c, rows, |m| m.id, |m| Some(m.organization_id), |_, _| true).await?;
-    c.loaders.register(seen.values().map(|m| m.account_id));
+    c.loaders
+        .register_accounts(seen.values().map(|m| m.account_id));
     Ok(seen
         .into_iter()
         .map(|(id, m)| (id, MemberRow::bare(m)))
@@ -122,7 +123,7 @@ pub async fn of_account(
             let list = ParentList::of(sel, membership::Column::AccountId, membership::Column::Id);
             let pages =
                 batch::pages(&c.services.db.conn, list, &accounts, req, batch::model).await?;
-            c.loaders.register(
+            c.loaders.register_organizations(
                 pages
                     .values()
                     .flat_map(|p: &Page<membership::Model>| &p.rows)
@@ -144,7 +145,7 @@ pub async fn of_account(
         .read(&c.services.db.conn, sel, membership::Column::Id)
         .await?;
     c.loaders
-        .register(page.rows.iter().map(|m| m.organization_id));
+        .register_organizations(page.rows.iter().map(|m| m.organization_id));
     Ok(page.map(MemberRow::bare))
 }
 

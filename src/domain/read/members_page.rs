@@ -324,7 +324,7 @@ pub async fn page(
 /// The members' accounts: their fields are read for the whole page.
 fn register_accounts<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a MemberRow>) {
     c.loaders
-        .register(rows.into_iter().map(|r| r.membership.account_id));
+        .register_accounts(rows.into_iter().map(|r| r.membership.account_id));
 }
 
 async fn read(

@@ -68,7 +68,7 @@ pub async fn inbox(
                 .read(&c.services.db.conn, sel, message::Column::Id)
                 .await?;
             c.loaders
-                .register(page.rows.iter().filter_map(|m| m.sender_account_id));
+                .register_accounts(page.rows.iter().filter_map(|m| m.sender_account_id));
             Ok(page)
         })
         .await?;

@@ -63,7 +63,7 @@ async fn visible_by(
         c.loaders.prime_organization(row.org.clone()).await;
         out.push(row.org);
     }
-    c.loaders.register(out.iter().map(|o| o.id));
+    c.loaders.register_organization_rows(&out);
     Ok(out)
 }
 
@@ -149,7 +149,7 @@ pub async fn list(
     for r in &page.rows {
         c.loaders.prime_organization(r.clone()).await;
     }
-    c.loaders.register(page.rows.iter().map(|o| o.id));
+    c.loaders.register_organization_rows(&page.rows);
     Ok(page)
 }
 

@@ -101,7 +101,7 @@ pub async fn assignments(c: &Caller, org: Uuid, req: &PageRequest) -> AppResult<
 
 /// The holders of a page of seats: their fields are read for all of them.
 fn register_holders<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a seat::Model>) {
-    c.loaders.register(
+    c.loaders.register_accounts(
         rows.into_iter()
             .flat_map(|s| [Some(s.account_id), s.assigned_by_account_id])
             .flatten(),

@@ -54,7 +54,7 @@ pub async fn list(
 /// The accounts a page of service accounts names (their creators).
 fn register_named<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a service_account::Model>) {
     c.loaders
-        .register(rows.into_iter().filter_map(|s| s.created_by_account_id));
+        .register_accounts(rows.into_iter().filter_map(|s| s.created_by_account_id));
 }
 
 /// `node(id:)`.

@@ -53,7 +53,7 @@ pub async fn list(
 
 /// The accounts a page of links names (whose and by whom).
 fn register_named<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a sign_in_token::Model>) {
-    c.loaders.register(
+    c.loaders.register_accounts(
         rows.into_iter()
             .flat_map(|l| [Some(l.account_id), l.created_by_account_id])
             .flatten(),

@@ -62,7 +62,7 @@ pub async fn list(
             access_token::Column::Id,
         );
         let pages = batch::pages(&c.services.db.conn, list, &seen, req, batch::model).await?;
-        c.loaders.register(
+        c.loaders.register_accounts(
             pages
                 .values()
                 .flat_map(|p| &p.rows)
@@ -85,7 +85,8 @@ pub async fn list(
     let page = req
         .read(&c.services.db.conn, sel, access_token::Column::Id)
         .await?;
-    c.loaders.register(page.rows.iter().map(|t| t.account_id));
+    c.loaders
+        .register_accounts(page.rows.iter().map(|t| t.account_id));
     Ok(page)
 }
 

@@ -13,7 +13,8 @@
 //!
 //! Pages of many parents (`pages`) are one statement: on PostgreSQL a
 //! `LATERAL` subquery per parent (each one an index scan that stops at its
-//! page), on SQLite a `ROW_NUMBER() OVER (PARTITION BY parent …)` window.
+//! page); on SQLite a UNION ALL of one such scan per parent, or for more
+//! than 400 parents a `ROW_NUMBER() OVER (PARTITION BY parent …)` window.
 //! Each parent's page is cut as if read alone (`PageRequest::finish`);
 //! `totalCount` is one `GROUP BY` for all of them, on first ask.
 
@@ -27,7 +28,7 @@ use parking_lot::Mutex;
 use sea_orm::sea_query::IntoColumnRef;
 use sea_orm::sea_query::{
     Alias, Asterisk, ColumnRef, Expr, ExprTrait, JoinType, Order, Query, SelectStatement,
-    WindowStatement,
+    UnionType, WindowStatement,
 };
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
@@ -187,6 +188,8 @@ pub async fn permitted(
 /// The column of a page row that names its parent.
 pub const PARENT: &str = "__parent";
 const KEY: &str = "__key";
+/// The most parents SQLite's pages take as one UNION ALL (see `pages`).
+const UNION_MAX: usize = 400;
 
 fn col(name: &'static str) -> Alias {
     Alias::new(name)
@@ -233,21 +236,59 @@ pub async fn pages<T>(
                 .to_owned()
         }
         _ => {
+            // SQLite has no LATERAL. The ids of each parent's page are
+            // picked from the filter alone (no joins, no columns but the
+            // id), then the page's columns and joins are read for those
+            // rows only. Up to `UNION_MAX` parents, one index-range scan
+            // with a LIMIT per parent, UNION ALL'd (on the small bench seed
+            // 0.2 ms for 5 pages of 20, where the window below takes 0.9);
+            // beyond (SQLite allows 500 compound terms), the window.
+            let kept = if parents.len() <= UNION_MAX {
+                let mut all: Option<SelectStatement> = None;
+                for (i, p) in parents.iter().enumerate() {
+                    let mut one = list.count.clone();
+                    req.keyset(&mut one, list.id.clone());
+                    one.clear_selects()
+                        .expr_as(Expr::col(list.id.clone()), col("__id"))
+                        .and_where(Expr::col(list.parent.clone()).eq(*p))
+                        .order_by(list.id.clone(), order.clone())
+                        .limit(n);
+                    let one = Query::select()
+                        .column(Asterisk)
+                        .from_subquery(one, Alias::new(format!("__p{i}")))
+                        .to_owned();
+                    match &mut all {
+                        None => all = Some(one),
+                        Some(a) => {
+                            a.union(UnionType::All, one);
+                        }
+                    }
+                }
+                all.expect("parents is not empty")
+            } else {
+                let mut numbered = list.count.clone();
+                req.keyset(&mut numbered, list.id.clone());
+                numbered
+                    .clear_selects()
+                    .expr_as(Expr::col(list.id.clone()), col("__id"))
+                    .expr_window_as(
+                        Expr::cust("ROW_NUMBER()"),
+                        WindowStatement::partition_by(list.parent.clone())
+                            .order_by(list.id.clone(), order.clone())
+                            .to_owned(),
+                        col("__rn"),
+                    )
+                    .and_where(Expr::col(list.parent.clone()).is_in(parents.iter().copied()));
+                Query::select()
+                    .column(col("__id"))
+                    .from_subquery(numbered, col("__w"))
+                    .and_where(Expr::col(col("__rn")).lte(n))
+                    .to_owned()
+            };
             inner
-                .and_where(Expr::col(list.parent.clone()).is_in(parents.iter().copied()))
-                .expr_window_as(
-                    Expr::cust("ROW_NUMBER()"),
-                    WindowStatement::partition_by(list.parent.clone())
-                        .order_by(list.id.clone(), order)
-                        .to_owned(),
-                    col("__rn"),
-                );
-            Query::select()
-                .column(Asterisk)
-                .from_subquery(inner, col("__w"))
-                .and_where(Expr::col(col("__rn")).lte(n))
+                .and_where(Expr::col(list.id.clone()).in_subquery(kept))
                 .order_by(col(PARENT), Order::Asc)
-                .order_by(col("__rn"), Order::Asc)
+                .order_by(col(KEY), order)
                 .to_owned()
         }
     };
@@ -303,5 +344,123 @@ impl Counts {
             })
             .await?;
         Ok(all.get(&parent).copied().unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{
+        ColumnTrait, ConnectOptions, Database, EntityTrait, QueryFilter, Statement, Value,
+    };
+
+    use super::*;
+    use crate::entity::membership;
+
+    /// A migrated in-memory database with `orgs` organizations of 0 to 6
+    /// members each (one account per membership).
+    async fn database(orgs: usize) -> (DatabaseConnection, Vec<Uuid>) {
+        let mut opts = ConnectOptions::new("sqlite::memory:");
+        opts.max_connections(1)
+            .min_connections(1)
+            .sqlx_logging(false);
+        let conn = Database::connect(opts).await.unwrap();
+        use migration::MigratorTrait;
+        migration::Migrator::up(&conn, None).await.unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let run = |sql: &str, values: Vec<Value>| {
+            conn.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Sqlite,
+                sql,
+                values,
+            ))
+        };
+        let mut ids = Vec::new();
+        for i in 0..orgs {
+            let org = Uuid::now_v7();
+            ids.push(org);
+            run(
+                "INSERT INTO organizations (id, handle, name, storage_enabled, notebooks_enabled, plan_name, seat_limit, plan_starts_on, created_at, updated_at) VALUES (?, ?, 'O', 1, 1, 'free', 5, '2026-12-01', ?, ?)",
+                vec![org.into(), format!("o{i}").into(), at.into(), at.into()],
+            )
+            .await
+            .unwrap();
+            for _ in 0..(i % 7) {
+                let acc = Uuid::now_v7();
+                run(
+                    "INSERT INTO accounts (id, kind, is_site_admin, created_at, updated_at) VALUES (?, 'MANAGED', 0, ?, ?)",
+                    vec![acc.into(), at.into(), at.into()],
+                )
+                .await
+                .unwrap();
+                run(
+                    "INSERT INTO memberships (id, organization_id, account_id, role, created_at) VALUES (?, ?, ?, 'MEMBER', ?)",
+                    vec![Uuid::now_v7().into(), org.into(), acc.into(), at.into()],
+                )
+                .await
+                .unwrap();
+            }
+        }
+        (conn, ids)
+    }
+
+    /// Every parent's page of a read of many equals its page read alone,
+    /// forward and backward, after a cursor, in both of SQLite's forms: a
+    /// UNION ALL (up to 400 parents) and the window (more).
+    #[tokio::test]
+    async fn pages_of_many_parents_are_each_parents_page_alone() {
+        let (conn, orgs) = database(UNION_MAX + 20).await;
+        let some_row = membership::Entity::find()
+            .filter(membership::Column::OrganizationId.eq(orgs[6]))
+            .all(&conn)
+            .await
+            .unwrap()[2]
+            .id;
+        for parents in [&orgs[..30], &orgs[..]] {
+            for (backward, after) in [(false, None), (true, None), (false, Some(some_row))] {
+                let req = PageRequest {
+                    limit: 3,
+                    backward,
+                    after,
+                    before: None,
+                    newest_first: false,
+                };
+                let list = ParentList::of(
+                    membership::Entity::find(),
+                    membership::Column::OrganizationId,
+                    membership::Column::Id,
+                );
+                let many = pages(&conn, list, parents, &req, model::<membership::Model>)
+                    .await
+                    .unwrap();
+                assert_eq!(many.len(), parents.len());
+                for org in parents {
+                    let alone = req
+                        .read(
+                            &conn,
+                            membership::Entity::find()
+                                .filter(membership::Column::OrganizationId.eq(*org)),
+                            membership::Column::Id,
+                        )
+                        .await
+                        .unwrap();
+                    let got = &many[org];
+                    let ids = |p: &Page<membership::Model>| -> Vec<Uuid> {
+                        p.rows.iter().map(|m| m.id).collect()
+                    };
+                    assert_eq!(
+                        (ids(got), got.has_next, got.has_previous),
+                        (ids(&alone), alone.has_next, alone.has_previous),
+                        "{} parents, backward {backward}, after {after:?}",
+                        parents.len()
+                    );
+                    assert_eq!(
+                        got.total.get().await.unwrap(),
+                        alone.total.get().await.unwrap()
+                    );
+                }
+            }
+        }
     }
 }

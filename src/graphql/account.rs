@@ -25,10 +25,9 @@ impl From<AccountView> for Account {
 }
 
 impl Account {
-    /// A field of the view, or of the whole row when the view lacks it.
-    /// Only a members page builds views that lack fields, and only those
-    /// its query does not show, so the row is loaded only if that
-    /// look-ahead ever misses a field.
+    /// A field of the view, or of the whole row when the view lacks it
+    /// (a members page's view lacks what its query does not show; the
+    /// viewer's has only its id).
     async fn field<T>(
         &self,
         ctx: &Context<'_>,

@@ -18,10 +18,11 @@ use crate::error::{AppError, AppResult};
 /// caller who may not see it.
 ///
 /// A field is `None` when the read that built the view did not read its
-/// column: only a members page does that, for the fields its query does
-/// not show (`members_page::AccountColumns`), and only for accounts whose
-/// email its caller sees, so the whole row (`whole`) may stand in for a
-/// missing field. Every other read fills every field.
+/// column: a members page does that, for the fields its query does not
+/// show (`members_page::AccountColumns`), and `viewer` reads none; both
+/// only for accounts whose email the caller sees, so the whole row
+/// (`whole`) may stand in for a missing field. Every other read fills
+/// every field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountView {
     pub id: Uuid,
@@ -206,7 +207,10 @@ pub async fn viewer(c: &Caller) -> AppResult<Option<AccountView>> {
     match &c.principal {
         Principal::Anonymous => Err(AppError::Unauthenticated),
         Principal::Service { .. } => Ok(None),
-        Principal::Person { account_id, .. } => through_row(c, *account_id).await,
+        // Only the id: authentication has just read the account, and a
+        // query that asks the viewer for its lists only (`viewer {
+        // memberships … }`) needs no more; a field loads the row.
+        Principal::Person { account_id, .. } => Ok(Some(AccountView::id_only(*account_id))),
     }
 }
 

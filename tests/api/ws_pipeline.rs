@@ -388,15 +388,17 @@ async fn a_socket_operation_is_cancelled_at_the_request_timeout() {
     .await;
     let w = app.world().await;
     let mut c = Client::ready(&app.base, false, &w.admin).await;
+    // Each guess a different password: each one costs its own hash.
     let guesses: Vec<_> = (0..80)
-        .map(|_| {
+        .map(|i| {
             let (http, url) = (app.http.clone(), app.url("/oauth/token"));
             tokio::spawn(async move {
+                let password = format!("wrong wrong wrong {i}");
                 http.post(url)
                     .form(&[
                         ("grant_type", "password"),
                         ("username", "member@example.com"),
-                        ("password", "wrong wrong wrong"),
+                        ("password", password.as_str()),
                     ])
                     .send()
                     .await

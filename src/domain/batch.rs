@@ -63,6 +63,11 @@ impl Group {
         &self.ids
     }
 
+    /// Forget every answer (see `Loaders::forget`).
+    pub fn forget(&self) {
+        self.cells.lock().clear();
+    }
+
     /// The answer of `load` for all the group's parents, read once per
     /// `key` (the read and its arguments) and shared by every parent.
     pub async fn once<K, T, F, Fut>(&self, key: K, load: F) -> AppResult<Arc<T>>

@@ -78,7 +78,7 @@ pub async fn accept(c: &Caller, input: Accept) -> AppResult<membership::Model> {
         }
     };
     let now = c.now();
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let inv = invitation::Entity::find_by_id(found.id)
         .one(&*tx)
@@ -226,7 +226,7 @@ pub async fn decline(c: &Caller, token: &str) -> AppResult<invitation::Model> {
     let found = find_by_token(c, token).await?.ok_or(AppError::NotFound)?;
     usable(&found, c)?;
     let now = c.now();
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let inv = invitation::Entity::find_by_id(found.id)
         .one(&*tx)

@@ -47,7 +47,7 @@ pub async fn change(
     let mut done: HashMap<Uuid, AppResult<invitation::Model>> = HashMap::new();
     for org_id in orgs {
         let now = c.now();
-        let tx = c.services.db.write_tx().await?;
+        let tx = c.write_tx().await?;
         let org = lock_org(&tx, org_id).await?;
         let st = standing_in(&*tx, &c.principal, org_id).await?;
         let mut sent = 0;

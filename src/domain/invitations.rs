@@ -119,7 +119,7 @@ pub async fn invite(
     items: Vec<Result<Invitee, (String, AppError)>>,
 ) -> AppResult<Vec<Outcome>> {
     c.require_signed_in()?;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;

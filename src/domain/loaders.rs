@@ -153,6 +153,12 @@ impl<T> Default for Registered<T> {
 }
 
 impl<T: Clone> Registered<T> {
+    fn forget(&self) {
+        let mut st = self.state.lock();
+        st.pending.clear();
+        st.known.clear();
+    }
+
     fn register(&self, ids: &[Uuid]) {
         let mut st = self.state.lock();
         let st = &mut *st;
@@ -374,6 +380,24 @@ impl Loaders {
 
     pub fn viewer_role(&self, org: Uuid) -> Option<Option<Role>> {
         self.0.viewer_roles.lock().get(&org).copied()
+    }
+
+    /// Forget every row and answer read so far: the request is about to
+    /// write (a mutation), and what its payload reads after must see the
+    /// write (the caller's own roles, rows, pages).
+    pub fn forget(&self) {
+        let i = &self.0;
+        i.accounts.clear::<Uuid>();
+        i.organizations.clear::<Uuid>();
+        i.memberships.clear::<(Uuid, Uuid)>();
+        i.seats.clear::<(Uuid, Uuid)>();
+        i.viewer_roles.lock().clear();
+        i.groups.lock().clear();
+        i.request.forget();
+        i.account_rows.forget();
+        i.organization_rows.forget();
+        i.account_memberships.forget();
+        i.account_seats.forget();
     }
 
     pub fn set_viewer_role(&self, org: Uuid, role: Option<Role>) {

@@ -22,7 +22,7 @@ async fn locked<'a>(
     allowed: impl Fn(Standing) -> bool,
 ) -> AppResult<(WriteTx<'a>, Standing)> {
     c.require_signed_in()?;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(allowed(st))?;
@@ -349,7 +349,7 @@ async fn drop_member(
 
 pub async fn remove_member(c: &Caller, org_id: Uuid, account_id: Uuid) -> AppResult<()> {
     c.require_signed_in()?;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;
@@ -375,7 +375,7 @@ pub async fn leave(c: &Caller, org_id: Uuid) -> AppResult<organization::Model> {
             _ => Err(AppError::Forbidden("only people can leave an organization")),
         };
     };
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     // A sign-in link's session is a stranger outside its organization.
     if !standing_in(&*tx, &c.principal, org_id).await?.visible() {

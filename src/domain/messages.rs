@@ -47,7 +47,7 @@ pub async fn message_members(
     check("body", body, MAX_BODY, false)?;
     let subject = subject.trim().to_string();
     let now = c.now();
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;

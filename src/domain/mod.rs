@@ -53,6 +53,15 @@ impl Caller {
         }
     }
 
+    /// The write transaction of a mutation. What the request read before
+    /// is forgotten first (`Loaders::forget`): the payload, read after the
+    /// commit, must show the write, even in the second mutation of a
+    /// document whose first one read the same rows or roles.
+    pub async fn write_tx(&self) -> crate::error::AppResult<crate::db::WriteTx<'_>> {
+        self.loaders.forget();
+        self.services.db.write_tx().await
+    }
+
     /// Anonymous callers may only use the invitation and OAuth entry points.
     pub fn require_signed_in(&self) -> crate::error::AppResult<()> {
         if self.principal.is_anonymous() {

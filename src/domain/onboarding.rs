@@ -63,7 +63,7 @@ pub async fn onboard(
 ) -> AppResult<Vec<OnboardOutcome>> {
     c.require_signed_in()?;
     validate::bulk_len("users", users.len())?;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;

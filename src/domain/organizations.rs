@@ -77,7 +77,7 @@ pub async fn create(c: &Caller, input: CreateOrganization) -> AppResult<organiza
         created_at: now,
         updated_at: now,
     };
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     organization::Entity::insert(organization::ActiveModel::from(org.clone()))
         .exec_without_returning(&*tx)
         .await
@@ -133,7 +133,7 @@ async fn locked<'a>(
     allowed: impl Fn(Standing) -> bool,
 ) -> AppResult<(crate::db::WriteTx<'a>, organization::Model, Standing)> {
     c.require_signed_in()?;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(allowed(st))?;

@@ -256,7 +256,7 @@ async fn open_batch<'a>(
     c.require_signed_in()?;
     validate::bulk_len("accounts", accounts.len())?;
     let parsed = accounts;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;

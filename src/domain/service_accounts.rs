@@ -31,7 +31,7 @@ pub async fn create(
     let secret = tokens::new_client_secret();
     let hash = c.services.hasher.hash(&secret).await?;
     let now = c.now();
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.person_admin())?;
@@ -84,7 +84,7 @@ async fn managed<'a>(
         .one(&c.services.db.conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let st = standing_in(&*tx, &c.principal, found.organization_id).await?;
     st.require(st.person_admin())?;

@@ -132,7 +132,7 @@ pub async fn create(
     let now = c.now();
     let token = tokens::new_opaque_token();
     let expires_at = now + Duration::seconds(lifetime);
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     // The organization row is locked before the rules are read, so a
     // concurrent removal or role change (which expires links under the same
     // lock) is either seen here or sees this link (red-team finding: links
@@ -211,7 +211,7 @@ pub async fn expire(c: &Caller, which: LinkRef) -> AppResult<bool> {
         // A link from before scoping: already expired by the migration.
         return Err(AppError::NotFound);
     };
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     crate::db::lock_org(&tx, org).await?;
     let st = standing_in(&*tx, &c.principal, org).await?;
     st.require(st.person_admin())?;

@@ -178,7 +178,7 @@ pub async fn issue_access_token(
     c.require_signed_in()?;
     let name = validate::optional_name("name", input.name.as_deref())?;
     let scopes = check_scopes(input.scopes)?;
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(true)?;
@@ -224,7 +224,7 @@ pub async fn revoke_access_token(c: &Caller, token_id: Uuid) -> AppResult<access
     else {
         return Err(AppError::NotFound);
     };
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     lock_org(&tx, found.organization_id).await?;
     let st = standing_in(&*tx, &c.principal, found.organization_id).await?;
     let own = c.principal.account_id() == Some(found.account_id);
@@ -284,7 +284,7 @@ pub async fn sync_access_tokens(
     if let Some(a) = &accounts {
         validate::bulk_len("accounts", a.len())?;
     }
-    let tx = c.services.db.write_tx().await?;
+    let tx = c.write_tx().await?;
     let org = lock_org(&tx, org_id).await?;
     let st = standing_in(&*tx, &c.principal, org_id).await?;
     st.require(st.admin())?;

@@ -110,3 +110,36 @@ async fn organizations_under_a_list_answer_as_alone() {
         "statements grow with the list: {small} for 3, {large} for 8"
     );
 }
+
+/// Reads are cached for a request, and a document may hold several
+/// mutations: the second one's payload shows what the second one wrote
+/// (the caller's role in the organization it created, its members), not
+/// what the first one's payload had read.
+#[tokio::test]
+async fn a_second_mutations_payload_sees_its_own_write() {
+    let app = TestApp::spawn().await;
+    let (root, _) = app.site_admin("root@example.com").await;
+    let hub = app.create_org(&root, "hub").await;
+    let (member, _) = app.user(&root, &hub, "mem@example.com", "MEMBER").await;
+    let d = app
+        .expect_data(
+            Some(&member),
+            r#"mutation {
+              a: createOrganization(input: {handle: "first-one", name: "A"}) {
+                organization { viewerRole members { totalCount } } }
+              b: createOrganization(input: {handle: "second-one", name: "B"}) {
+                organization { viewerRole members { totalCount nodes { role } } } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    for k in ["a", "b"] {
+        let o = &d[k]["organization"];
+        assert_eq!(o["viewerRole"], "ADMIN", "{k}: {d}");
+        assert_eq!(o["members"]["totalCount"], 1, "{k}: {d}");
+    }
+    assert_eq!(
+        d["b"]["organization"]["members"]["nodes"][0]["role"],
+        "ADMIN"
+    );
+}

@@ -36,6 +36,7 @@ mod plain_lists;
 mod postgres_planner;
 mod redteam;
 mod redteam2;
+mod redteam_nested;
 mod seats;
 mod server;
 mod service_accounts;

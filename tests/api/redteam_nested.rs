@@ -176,6 +176,8 @@ async fn scene() -> Scene {
     .await;
     let (sa_acme_id, cid, secret) = app.service_account(&w.admin, &w.org_id, "acme-sa").await;
     let sa = app.sa_token(&cid, &secret).await;
+    // An event of acme's log whose actor is the service account.
+    invite(&app, &sa, &w.org_id, "by-sa@example.com").await;
     let (sa_other_id, _, _) = app
         .service_account(&w.outsider, &w.other_org_id, "other-sa")
         .await;
@@ -929,5 +931,86 @@ async fn other_peoples_messages_stay_out_of_lists_and_nodes() {
             .map(|n| n["subject"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(got, want, "{d}");
+    }
+}
+
+/// `nodes(ids:)` of objects of organizations the caller may not see
+/// registers those organizations with the visible ones as one list level
+/// (`batch::keep_visible` registers before it filters): the lists under
+/// the visible objects' organizations are then read for all of them at
+/// once, which a service account or a scoped session (one organization)
+/// never gets otherwise. Each visible organization must answer as alone,
+/// and the acting service account of audit events stays hidden from a
+/// service account (person admins only).
+#[tokio::test]
+async fn forced_batch_through_invisible_ids_answers_as_alone() {
+    let s = scene().await;
+    let w = &s.w;
+    let org_sel = "handle members { totalCount nodes { account { id email memberships { nodes { organization { handle } } } } } } accessTokens { totalCount nodes { id account { id } } } seats { used assignments { nodes { account { id } assignedBy { id email } } } } member(account: $temp) { id }";
+    let audit_sel = "handle auditLog(first: 100) { totalCount nodes { action actor { id email } actorServiceAccount { name } targetAccount { id email } } } invitations { totalCount nodes { email invitedBy { id email } } } resourceUsage { members activeAccessTokens pendingInvitations serviceAccounts } member(account: $temp) { id }";
+    let tokens: Vec<&String> = s.tokens.values().collect();
+    let invitations = [&s.inv_acme, &s.inv_other, &s.inv_mine];
+    let cases: [(&str, &String, &[&str]); 4] = [
+        ("service account", &s.sa, &["acme"]),
+        ("scoped session", &s.link, &["acme"]),
+        ("member", &w.member, &["acme", "other", "mine"]),
+        ("billing", &w.billing, &["acme", "other"]),
+    ];
+    for (who, token, visible) in cases {
+        for (sel, gated) in [(org_sel, false), (audit_sel, true)] {
+            let q = format!(
+                "query($ids: [ID!]!, $temp: ID!) {{ tokens: nodes(ids: $ids) {{ id ... on AccessToken {{ organization {{ {sel} }} }} ... on Invitation {{ organization {{ {sel} }} }} }} }}"
+            );
+            let mut ids: Vec<&String> = tokens.clone();
+            ids.extend(invitations);
+            let r = s
+                .app
+                .gql(Some(token), &q, json!({"ids": ids, "temp": s.temp_id}))
+                .await;
+            let mut handles_seen = BTreeSet::new();
+            let data = &r.body["data"]["tokens"];
+            assert!(data.is_array(), "{who}: {}", r.body);
+            for n in arr(data) {
+                let org = &n["organization"];
+                let Some(h) = org["handle"].as_str() else {
+                    continue;
+                };
+                assert!(visible.contains(&h), "{who} reached {h}: {}", r.body);
+                handles_seen.insert(h.to_string());
+                let alone = s
+                    .app
+                    .gql(
+                        Some(token),
+                        &format!("query($h: String!, $temp: ID!) {{ organization(handle: $h) {{ {sel} }} }}"),
+                        json!({"h": h, "temp": s.temp_id}),
+                    )
+                    .await;
+                assert_eq!(
+                    org, &alone.body["data"]["organization"],
+                    "{who}, {h}: under nodes(ids:) vs alone"
+                );
+            }
+            if !gated {
+                assert!(r.body["errors"].is_null(), "{who}: {}", r.body);
+                assert!(!handles_seen.is_empty(), "{who}: {}", r.body);
+            }
+            let text = r.body.to_string();
+            assert!(!text.contains("temp@example.com"), "{who}: {text}");
+            for other in [
+                "invitee-other@example.com",
+                "invitee-mine@example.com",
+                "other-sa",
+            ] {
+                if !(who == "member" && other == "invitee-mine@example.com") {
+                    assert!(!text.contains(other), "{who}: {other} in {text}");
+                }
+            }
+            if who == "service account" {
+                assert!(
+                    !text.contains("acme-sa"),
+                    "{who} sees service accounts: {text}"
+                );
+            }
+        }
     }
 }

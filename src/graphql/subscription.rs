@@ -40,7 +40,10 @@ impl SeatChangeEvent {
             return Ok(None);
         };
         let c = ctx.data::<Caller>()?;
-        Ok(accounts::through_row(c, id).await?.map(Into::into))
+        // A seat revoked by a removal names an account that may share no
+        // organization with the subscriber any more: its email as
+        // `accounts::named` shows it.
+        Ok(accounts::named(c, Some(id)).await?.map(Into::into))
     }
     async fn used(&self) -> i32 {
         self.0.used as i32

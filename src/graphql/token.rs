@@ -30,7 +30,10 @@ impl AccessToken {
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let c = ctx.data::<Caller>()?;
-        let acc = accounts::through_row(c, self.0.account_id)
+        // A token outlives its holder's membership (revoked, kept): its
+        // email shows only to those who still share an organization with
+        // the holder (red-team finding, issue 16).
+        let acc = accounts::named(c, Some(self.0.account_id))
             .await?
             .ok_or(AppError::NotFound)?;
         Ok(acc.into())

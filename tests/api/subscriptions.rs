@@ -325,3 +325,39 @@ async fn a_full_socket_gets_every_event_on_every_subscription_in_order() {
     }
     assert_eq!(c.next_data(1).await, None, "no event twice");
 }
+
+/// A member removed with a seat: the REVOKED event names the account, but
+/// its email shows only to those who still share an organization with it
+/// (red-team finding of issue 16: the same hole as access tokens).
+#[tokio::test]
+async fn a_removed_members_email_does_not_show_in_its_seat_event() {
+    let app = TestApp::spawn().await;
+    let w = app.world().await;
+    let mut c = Client::ready(&app.base, false, &w.admin).await;
+    c.subscribe(
+        "s",
+        "subscription($o: ID!) { seatChanges(organization: $o) { kind account { id email } } }",
+        json!({"o": w.org_id}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.assign(&w.admin, &w.org_id, std::slice::from_ref(&w.member_id))
+        .await
+        .expect_data();
+    let e = c.next_data(5).await.expect("ASSIGNED event");
+    assert_eq!(
+        e["data"]["seatChanges"]["account"]["email"],
+        "member@example.com"
+    );
+    app.expect_data(
+        Some(&w.admin),
+        "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { removedAccountId } }",
+        json!({"i": {"organization": w.org_id, "account": w.member_id}}),
+    )
+    .await;
+    let e = c.next_data(5).await.expect("REVOKED event");
+    let e = &e["data"]["seatChanges"];
+    assert_eq!(e["kind"], "REVOKED");
+    assert_eq!(e["account"]["id"], w.member_id.as_str());
+    assert_eq!(e["account"]["email"], Value::Null, "{e}");
+}

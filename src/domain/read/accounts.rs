@@ -166,9 +166,11 @@ pub async fn visible_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid,
         .collect())
 }
 
-/// An account the caller reaches through a row it already sees (a
-/// membership, a seat, an access token, a seat change): whoever sees the
-/// row sees the organization it is in, so the account with its email.
+/// An account the caller reaches through a row it already sees that cannot
+/// outlive the account's membership (a membership, a seat): whoever sees
+/// the row sees the organization it is in, so the account with its email.
+/// A row that outlives it (an access token, a seat change) names its
+/// account through `named`.
 pub async fn through_row(c: &Caller, id: Uuid) -> AppResult<Option<AccountView>> {
     Ok(c.loaders
         .account(id)

@@ -246,6 +246,8 @@ struct Inner {
     /// Every membership and seat of a registered account.
     account_memberships: Registered<Vec<membership::Model>>,
     account_seats: Registered<Vec<seat::Model>>,
+    /// Registered accounts the caller may see (`accounts::can_see`).
+    accounts_seen: Registered<()>,
     /// Reads done once per request whatever the parent they are asked
     /// under (the caller's own inbox).
     request: Group,
@@ -281,6 +283,7 @@ impl Loaders {
             organization_rows: Registered::default(),
             account_memberships: Registered::default(),
             account_seats: Registered::default(),
+            accounts_seen: Registered::default(),
             request: Group::new(Vec::new()),
         }))
     }
@@ -355,6 +358,27 @@ impl Loaders {
             .map_err(db_err)
     }
 
+    /// For a registered account, whether the caller may see it, asked of
+    /// every registered account not asked yet in one `seen` call (which
+    /// answers the ids it may see); None for an account nobody registered.
+    pub async fn account_seen<F, Fut>(&self, id: Uuid, seen: F) -> AppResult<Option<bool>>
+    where
+        F: FnOnce(Vec<Uuid>) -> Fut,
+        Fut: std::future::Future<Output = AppResult<HashSet<Uuid>>>,
+    {
+        if !self.0.accounts_seen.has(id) {
+            return Ok(None);
+        }
+        let got = self
+            .0
+            .accounts_seen
+            .get(id, |ids| async move {
+                Ok(seen(ids).await?.into_iter().map(|a| (a, ())).collect())
+            })
+            .await?;
+        Ok(Some(got.is_some()))
+    }
+
     pub async fn seat(&self, org: Uuid, account: Uuid) -> AppResult<Option<seat::Model>> {
         if self.0.account_seats.has(account) {
             let conn = &self.0.conn;
@@ -398,6 +422,7 @@ impl Loaders {
         i.organization_rows.forget();
         i.account_memberships.forget();
         i.account_seats.forget();
+        i.accounts_seen.forget();
     }
 
     pub fn set_viewer_role(&self, org: Uuid, role: Option<Role>) {
@@ -412,6 +437,7 @@ impl Loaders {
         self.0.account_rows.register(&ids);
         self.0.account_memberships.register(&ids);
         self.0.account_seats.register(&ids);
+        self.0.accounts_seen.register(&ids);
         self.register(ids);
     }
 

@@ -64,7 +64,8 @@ impl AccountView {
 }
 
 /// May the caller see this account at all (and its email)? For an account
-/// a list read named (`Loaders::register`), asked of the whole list at once.
+/// a list read named (`Loaders::register_accounts`), asked of every such
+/// account at once.
 pub async fn can_see(c: &Caller, account_id: Uuid) -> AppResult<bool> {
     if let Some(known) = can_see_without_sql(c, account_id) {
         return Ok(known);
@@ -79,11 +80,12 @@ pub async fn can_see(c: &Caller, account_id: Uuid) -> AppResult<bool> {
             .await?
             .is_some());
     }
-    if let Some(group) = c.loaders.group_of(account_id) {
-        let seen = group
-            .once("accounts seen", |ids| can_see_many(c, ids))
-            .await?;
-        return Ok(seen.contains(&account_id));
+    if let Some(seen) = c
+        .loaders
+        .account_seen(account_id, |ids| can_see_many(c, ids))
+        .await?
+    {
+        return Ok(seen);
     }
     Ok(can_see_many(c, vec![account_id])
         .await?

@@ -12,9 +12,9 @@ use super::accounts::AccountView;
 use super::seats::{self, SeatView};
 use crate::auth::Principal;
 use crate::domain::batch::{self, ParentList};
-use crate::domain::page::{Page, PageRequest};
+use crate::domain::page::{Page, PageRequest, TotalCount};
 use crate::domain::Caller;
-use crate::entity::{membership, seat};
+use crate::entity::{membership, organization, seat};
 use crate::error::AppResult;
 
 /// A membership and what the read that produced it read of its seat and
@@ -141,12 +141,23 @@ pub async fn of_account(
     }
     let sel =
         visible_memberships(c, Some(account)).filter(membership::Column::AccountId.eq(account));
-    let page = req
-        .read(&c.services.db.conn, sel, membership::Column::Id)
+    // With their organizations: a list of memberships is nearly always
+    // shown with them (an organization switcher), and they are then no
+    // statement of their own.
+    let total = TotalCount::of(c.services.db.conn.clone(), sel.clone());
+    let rows = req
+        .apply(sel, membership::Column::Id)
+        .find_also_related(organization::Entity)
+        .all(&c.services.db.conn)
         .await?;
-    c.loaders
-        .register_organizations(page.rows.iter().map(|m| m.organization_id));
-    Ok(page.map(MemberRow::bare))
+    let mut orgs = Vec::with_capacity(rows.len());
+    let mut page = Vec::with_capacity(rows.len());
+    for (m, o) in rows {
+        orgs.extend(o);
+        page.push(m);
+    }
+    c.loaders.register_organization_rows(&orgs);
+    Ok(req.finish(page, total).map(MemberRow::bare))
 }
 
 /// The memberships the caller sees of `account` (None: of any account,

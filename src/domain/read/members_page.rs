@@ -321,10 +321,16 @@ pub async fn page(
     Ok(page)
 }
 
-/// The members' accounts: their fields are read for the whole page.
+/// The members' accounts and who assigned their seats: their fields are
+/// read for the whole page.
 fn register_accounts<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a MemberRow>) {
-    c.loaders
-        .register_accounts(rows.into_iter().map(|r| r.membership.account_id));
+    c.loaders.register_accounts(rows.into_iter().flat_map(|r| {
+        let by = match &r.seat {
+            Some(Some(SeatView::Whole(s))) => s.assigned_by_account_id,
+            _ => None,
+        };
+        [Some(r.membership.account_id), by].into_iter().flatten()
+    }));
 }
 
 async fn read(

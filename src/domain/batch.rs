@@ -31,8 +31,8 @@ use sea_orm::sea_query::{
     UnionType, WindowStatement,
 };
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryResult, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QueryResult, QueryTrait, Select,
 };
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -141,7 +141,7 @@ where
     F: FnOnce(Vec<Uuid>) -> Fut,
     Fut: Future<Output = AppResult<HashMap<Uuid, Page<T>>>>,
 {
-    let Some(group) = c.loaders.group_of(parent).filter(|g| g.ids().len() > 1) else {
+    let Some(group) = c.loaders.group_of(parent) else {
         return Ok(None);
     };
     let pages = group.once(key, load).await?;
@@ -150,16 +150,68 @@ where
     ))
 }
 
-/// `nodes(ids:)`: the rows whose organization (`org_of`) the caller
-/// stands in so that `allowed` holds, by id. Their organizations' standings
-/// are one statement.
-pub async fn keep_visible<M>(
+/// An organization's list of `E` rows, read alone or, for an organization
+/// of a list level, for the whole level in one statement (the
+/// organizations where the caller's standing passes `allowed`). `sel` is
+/// the rows of every organization the list's arguments let through;
+/// `named` gives the accounts a row names, registered for the next level.
+/// The caller has checked its own standing.
+#[allow(clippy::too_many_arguments)]
+pub async fn org_page<E, K>(
     c: &Caller,
-    rows: Vec<M>,
-    id_of: impl Fn(&M) -> Uuid,
-    org_of: impl Fn(&M) -> Option<Uuid>,
-    allowed: impl Fn(Standing, &M) -> bool,
-) -> AppResult<HashMap<Uuid, M>> {
+    org: Uuid,
+    req: &PageRequest,
+    key: K,
+    sel: Select<E>,
+    (parent, id): (E::Column, E::Column),
+    allowed: impl Fn(Standing) -> bool,
+    named: impl Fn(&E::Model) -> [Option<Uuid>; 2],
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+    K: Hash + Eq + Send + Sync + 'static,
+{
+    let register = |rows: &mut dyn Iterator<Item = &E::Model>| {
+        c.loaders.register_accounts(rows.flat_map(&named).flatten());
+    };
+    let in_group = page_in_group(c, org, req, key, |orgs| async {
+        let orgs = permitted(c, orgs, &allowed).await?;
+        let list = ParentList::of(sel.clone(), parent, id);
+        let pages = pages(&c.services.db.conn, list, &orgs, req, model).await?;
+        register(&mut pages.values().flat_map(|p| &p.rows));
+        Ok(pages)
+    })
+    .await?;
+    if let Some(page) = in_group {
+        return Ok(page);
+    }
+    let page = req
+        .read(&c.services.db.conn, sel.filter(parent.eq(org)), id)
+        .await?;
+    register(&mut page.rows.iter());
+    Ok(page)
+}
+
+/// `nodes(ids:)` of an organization's rows: those of `ids` whose
+/// organization (`org_of`) the caller stands in so that `allowed` holds,
+/// by id, in one statement (the caller's standings are one more, once per
+/// request).
+pub async fn visible_by_ids<E>(
+    c: &Caller,
+    id_col: E::Column,
+    ids: Vec<Uuid>,
+    id_of: impl Fn(&E::Model) -> Uuid,
+    org_of: impl Fn(&E::Model) -> Option<Uuid>,
+    allowed: impl Fn(Standing, &E::Model) -> bool,
+) -> AppResult<HashMap<Uuid, E::Model>>
+where
+    E: EntityTrait,
+{
+    let rows = E::find()
+        .filter(id_col.is_in(ids))
+        .all(&c.services.db.conn)
+        .await?;
     c.loaders
         .register_organizations(rows.iter().filter_map(&org_of));
     let mut out = HashMap::with_capacity(rows.len());
@@ -174,7 +226,8 @@ pub async fn keep_visible<M>(
 }
 
 /// The organizations among `orgs` where the caller's standing passes
-/// `allowed` (standings of a group are one statement, see `authz`).
+/// `allowed` (the caller's standings are one statement per request, see
+/// `authz`).
 pub async fn permitted(
     c: &Caller,
     orgs: Vec<Uuid>,
@@ -220,7 +273,6 @@ pub async fn pages<T>(
         Order::Desc
     };
     let mut inner = list.rows;
-    req.keyset(&mut inner, list.id.clone());
     inner
         .expr_as(Expr::col(list.parent.clone()), col(PARENT))
         .expr_as(Expr::col(list.id.clone()), col(KEY));
@@ -228,6 +280,7 @@ pub async fn pages<T>(
     let query = match backend {
         DatabaseBackend::Postgres => {
             let par = col("__par");
+            req.keyset(&mut inner, list.id.clone());
             inner
                 .and_where(Expr::col(list.parent.clone()).equals((par.clone(), col("column1"))))
                 .order_by(list.id.clone(), order.clone())

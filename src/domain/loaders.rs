@@ -220,12 +220,31 @@ impl<T: Clone> Registered<T> {
     }
 }
 
-fn by_account<T>(rows: Vec<T>, account_of: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
-    let mut out: HashMap<Uuid, Vec<T>> = HashMap::new();
-    for r in rows {
-        out.entry(account_of(&r)).or_default().push(r);
+/// The rows of `E` whose `col` is one of `ids`, keyed by `key_of`:
+/// what each `Registered` reads.
+async fn rows_in<E, K>(
+    conn: &DatabaseConnection,
+    col: E::Column,
+    ids: Vec<Uuid>,
+    key_of: impl Fn(&E::Model) -> Uuid,
+    fold: impl Fn(&mut Option<K>, E::Model),
+) -> AppResult<HashMap<Uuid, K>>
+where
+    E: EntityTrait,
+{
+    let mut out: HashMap<Uuid, Option<K>> = HashMap::new();
+    for r in E::find().filter(col.is_in(ids)).all(conn).await? {
+        fold(out.entry(key_of(&r)).or_default(), r);
     }
-    out
+    Ok(out.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
+}
+
+fn one<T>(slot: &mut Option<T>, row: T) {
+    *slot = Some(row);
+}
+
+fn push<T>(slot: &mut Option<Vec<T>>, row: T) {
+    slot.get_or_insert_with(Vec::new).push(row);
 }
 
 #[derive(Clone)]
@@ -301,12 +320,8 @@ impl Loaders {
             return self
                 .0
                 .account_rows
-                .get(id, |ids| async move {
-                    let rows = account::Entity::find()
-                        .filter(account::Column::Id.is_in(ids))
-                        .all(conn)
-                        .await?;
-                    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+                .get(id, |ids| {
+                    rows_in::<account::Entity, _>(conn, account::Column::Id, ids, |r| r.id, one)
                 })
                 .await;
         }
@@ -319,12 +334,14 @@ impl Loaders {
             return self
                 .0
                 .organization_rows
-                .get(id, |ids| async move {
-                    let rows = organization::Entity::find()
-                        .filter(organization::Column::Id.is_in(ids))
-                        .all(conn)
-                        .await?;
-                    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+                .get(id, |ids| {
+                    rows_in::<organization::Entity, _>(
+                        conn,
+                        organization::Column::Id,
+                        ids,
+                        |r| r.id,
+                        one,
+                    )
                 })
                 .await;
         }
@@ -341,12 +358,14 @@ impl Loaders {
             let all = self
                 .0
                 .account_memberships
-                .get(account, |ids| async move {
-                    let rows = membership::Entity::find()
-                        .filter(membership::Column::AccountId.is_in(ids))
-                        .all(conn)
-                        .await?;
-                    Ok(by_account(rows, |m| m.account_id))
+                .get(account, |ids| {
+                    rows_in::<membership::Entity, _>(
+                        conn,
+                        membership::Column::AccountId,
+                        ids,
+                        |m| m.account_id,
+                        push,
+                    )
                 })
                 .await?;
             return Ok(all.and_then(|ms| ms.into_iter().find(|m| m.organization_id == org)));
@@ -385,21 +404,19 @@ impl Loaders {
             let all = self
                 .0
                 .account_seats
-                .get(account, |ids| async move {
-                    let rows = seat::Entity::find()
-                        .filter(seat::Column::AccountId.is_in(ids))
-                        .all(conn)
-                        .await?;
-                    Ok(by_account(rows, |s| s.account_id))
+                .get(account, |ids| {
+                    rows_in::<seat::Entity, _>(
+                        conn,
+                        seat::Column::AccountId,
+                        ids,
+                        |s| s.account_id,
+                        push,
+                    )
                 })
                 .await?;
             return Ok(all.and_then(|ss| ss.into_iter().find(|s| s.organization_id == org)));
         }
         self.0.seats.load_one((org, account)).await.map_err(db_err)
-    }
-
-    pub async fn prime_organization(&self, o: organization::Model) {
-        self.0.organizations.feed_one(o.id, o).await;
     }
 
     pub fn viewer_role(&self, org: Uuid) -> Option<Option<Role>> {
@@ -471,7 +488,8 @@ impl Loaders {
             .collect();
         fresh.sort_unstable();
         fresh.dedup();
-        if fresh.is_empty() {
+        // A list of one is read by the plain statement: no group.
+        if fresh.len() < 2 {
             return;
         }
         let group = Arc::new(Group::new(fresh));
@@ -485,7 +503,7 @@ impl Loaders {
         &self.0.request
     }
 
-    /// The list level `id` was read in (a list of one included).
+    /// The list level `id` was read in, when it came in a list of several.
     pub fn group_of(&self, id: Uuid) -> Option<Arc<Group>> {
         self.0.groups.lock().get(&id).cloned()
     }

@@ -57,7 +57,7 @@ pub async fn resource_usage(c: &Caller, org_id: Uuid) -> AppResult<ResourceUsage
     let st = standing(c, org_id).await?;
     st.require(st.billing())?;
     let now = c.now();
-    if let Some(group) = c.loaders.group_of(org_id).filter(|g| g.ids().len() > 1) {
+    if let Some(group) = c.loaders.group_of(org_id) {
         let all = group
             .once("resource usage", |orgs| resource_usage_of(c, orgs, now))
             .await?;
@@ -224,7 +224,7 @@ pub async fn usage(c: &Caller, org: &organization::Model, q: UsageQuery) -> AppR
     if metrics.is_empty() {
         return Ok(vec![]);
     }
-    let days = match c.loaders.group_of(org.id).filter(|g| g.ids().len() > 1) {
+    let days = match c.loaders.group_of(org.id) {
         Some(group) => {
             let key = ("usage", metrics.clone(), q.interval, q.start, q.end);
             let all = group

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::domain::authz::standing;
-use crate::domain::batch::{self, ParentList};
+use crate::domain::batch;
 use crate::domain::invitations::InvitationStatus;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Caller;
@@ -33,39 +33,17 @@ pub async fn list(
 ) -> AppResult<Page<invitation::Model>> {
     may_list(c, org).await?;
     let now = c.now();
-    let key = ("invitations", req.clone(), status);
-    let in_group = batch::page_in_group(c, org, req, key, |orgs| async move {
-        let orgs = batch::permitted(c, orgs, |st| st.admin()).await?;
-        let sel = with_status(invitation::Entity::find(), status, now);
-        let list = ParentList::of(
-            sel,
-            invitation::Column::OrganizationId,
-            invitation::Column::Id,
-        );
-        let pages = batch::pages(&c.services.db.conn, list, &orgs, req, batch::model).await?;
-        register_named(c, pages.values().flat_map(|p| &p.rows));
-        Ok(pages)
-    })
-    .await?;
-    if let Some(page) = in_group {
-        return Ok(page);
-    }
-    let sel = with_status(
-        invitation::Entity::find().filter(invitation::Column::OrganizationId.eq(org)),
-        status,
-        now,
-    );
-    let page = req
-        .read(&c.services.db.conn, sel, invitation::Column::Id)
-        .await?;
-    register_named(c, &page.rows);
-    Ok(page)
-}
-
-/// The accounts a page of invitations names (who invited).
-fn register_named<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a invitation::Model>) {
-    c.loaders
-        .register_accounts(rows.into_iter().filter_map(|i| i.invited_by_account_id));
+    batch::org_page(
+        c,
+        org,
+        req,
+        ("invitations", req.clone(), status),
+        with_status(invitation::Entity::find(), status, now),
+        (invitation::Column::OrganizationId, invitation::Column::Id),
+        |st| st.admin(),
+        |i| [i.invited_by_account_id, None],
+    )
+    .await
 }
 
 /// `sel` narrowed to invitations in `status` at `now`.
@@ -101,13 +79,10 @@ pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<invitation::Model>> 
 
 /// `nodes(ids:)`: the ones the caller may see, in one statement.
 pub async fn node_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid, invitation::Model>> {
-    let rows = invitation::Entity::find()
-        .filter(invitation::Column::Id.is_in(ids))
-        .all(&c.services.db.conn)
-        .await?;
-    batch::keep_visible(
+    batch::visible_by_ids::<invitation::Entity>(
         c,
-        rows,
+        invitation::Column::Id,
+        ids,
         |m| m.id,
         |i| Some(i.organization_id),
         |st, _| st.admin(),

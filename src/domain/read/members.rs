@@ -91,12 +91,15 @@ pub async fn node(c: &Caller, id: Uuid) -> AppResult<Option<MemberRow>> {
 
 /// `nodes(ids:)`: the ones the caller may see, in one statement.
 pub async fn node_many(c: &Caller, ids: Vec<Uuid>) -> AppResult<HashMap<Uuid, MemberRow>> {
-    let rows = membership::Entity::find()
-        .filter(membership::Column::Id.is_in(ids))
-        .all(&c.services.db.conn)
-        .await?;
-    let seen =
-        batch::keep_visible(c, rows, |m| m.id, |m| Some(m.organization_id), |_, _| true).await?;
+    let seen = batch::visible_by_ids::<membership::Entity>(
+        c,
+        membership::Column::Id,
+        ids,
+        |m| m.id,
+        |m| Some(m.organization_id),
+        |_, _| true,
+    )
+    .await?;
     c.loaders
         .register_accounts(seen.values().map(|m| m.account_id));
     Ok(seen

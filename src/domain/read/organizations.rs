@@ -60,7 +60,6 @@ async fn visible_by(
         if !st.visible() {
             continue;
         }
-        c.loaders.prime_organization(row.org.clone()).await;
         out.push(row.org);
     }
     c.loaders.register_organization_rows(&out);
@@ -146,9 +145,6 @@ pub async fn list(
     let page = req
         .read(&c.services.db.conn, sel, organization::Column::Id)
         .await?;
-    for r in &page.rows {
-        c.loaders.prime_organization(r.clone()).await;
-    }
     c.loaders.register_organization_rows(&page.rows);
     Ok(page)
 }

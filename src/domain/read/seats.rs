@@ -111,7 +111,7 @@ fn register_holders<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a seat::Mod
 /// How many seats are assigned now (for all organizations of a list at
 /// once when the organization was read in one).
 pub async fn used(c: &Caller, org: Uuid) -> AppResult<i64> {
-    if let Some(group) = c.loaders.group_of(org).filter(|g| g.ids().len() > 1) {
+    if let Some(group) = c.loaders.group_of(org) {
         let counts = group
             .once("seats used", |orgs| async move {
                 Ok(Counts::new(

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::domain::authz::standing;
-use crate::domain::batch::{self, ParentList};
+use crate::domain::batch;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Caller;
 use crate::entity::sign_in_token;
@@ -22,42 +22,21 @@ pub async fn list(
 ) -> AppResult<Page<sign_in_token::Model>> {
     let st = standing(c, org).await?;
     st.require(st.person_admin())?;
-    let in_group = batch::page_in_group(
+    batch::org_page(
         c,
         org,
         req,
         ("sign-in tokens", req.clone()),
-        |orgs| async move {
-            let orgs = batch::permitted(c, orgs, |st| st.person_admin()).await?;
-            let list = ParentList::of(
-                sign_in_token::Entity::find(),
-                sign_in_token::Column::OrganizationId,
-                sign_in_token::Column::Id,
-            );
-            let pages = batch::pages(&c.services.db.conn, list, &orgs, req, batch::model).await?;
-            register_named(c, pages.values().flat_map(|p| &p.rows));
-            Ok(pages)
-        },
+        sign_in_token::Entity::find(),
+        (
+            sign_in_token::Column::OrganizationId,
+            sign_in_token::Column::Id,
+        ),
+        |st| st.person_admin(),
+        // Whose and by whom.
+        |l| [Some(l.account_id), l.created_by_account_id],
     )
-    .await?;
-    if let Some(page) = in_group {
-        return Ok(page);
-    }
-    let sel = sign_in_token::Entity::find().filter(sign_in_token::Column::OrganizationId.eq(org));
-    let page = req
-        .read(&c.services.db.conn, sel, sign_in_token::Column::Id)
-        .await?;
-    register_named(c, &page.rows);
-    Ok(page)
-}
-
-/// The accounts a page of links names (whose and by whom).
-fn register_named<'a>(c: &Caller, rows: impl IntoIterator<Item = &'a sign_in_token::Model>) {
-    c.loaders.register_accounts(
-        rows.into_iter()
-            .flat_map(|l| [Some(l.account_id), l.created_by_account_id])
-            .flatten(),
-    );
+    .await
 }
 
 /// One link, for whoever may list its organization's links.
@@ -70,13 +49,10 @@ pub async fn visible_many(
     c: &Caller,
     ids: Vec<Uuid>,
 ) -> AppResult<HashMap<Uuid, sign_in_token::Model>> {
-    let rows = sign_in_token::Entity::find()
-        .filter(sign_in_token::Column::Id.is_in(ids))
-        .all(&c.services.db.conn)
-        .await?;
-    batch::keep_visible(
+    batch::visible_by_ids::<sign_in_token::Entity>(
         c,
-        rows,
+        sign_in_token::Column::Id,
+        ids,
         |m| m.id,
         |l| l.organization_id,
         |st, _| st.person_admin(),

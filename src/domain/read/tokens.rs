@@ -123,14 +123,11 @@ pub async fn visible_many(
     c: &Caller,
     ids: Vec<Uuid>,
 ) -> AppResult<HashMap<Uuid, access_token::Model>> {
-    let rows = access_token::Entity::find()
-        .filter(access_token::Column::Id.is_in(ids))
-        .all(&c.services.db.conn)
-        .await?;
     let me = c.principal.account_id();
-    batch::keep_visible(
+    batch::visible_by_ids::<access_token::Entity>(
         c,
-        rows,
+        access_token::Column::Id,
+        ids,
         |t| t.id,
         |t| Some(t.organization_id),
         |st, t| st.admin() || me == Some(t.account_id),
